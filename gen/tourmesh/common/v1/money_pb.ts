@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tourmesh/common/v1/money.proto.
  */
 export const file_tourmesh_common_v1_money: GenFile = /*@__PURE__*/
-  fileDesc("Ch50b3VybWVzaC9jb21tb24vdjEvbW9uZXkucHJvdG8SEnRvdXJtZXNoLmNvbW1vbi52MSI3CgVNb25leRIVCg1jdXJyZW5jeV9jb2RlGAEgASgJEhcKC21pbm9yX3VuaXRzGAIgASgDQgIwAmIGcHJvdG8z");
+  fileDesc("Ch50b3VybWVzaC9jb21tb24vdjEvbW9uZXkucHJvdG8SEnRvdXJtZXNoLmNvbW1vbi52MSIzCgVNb25leRIVCg1jdXJyZW5jeV9jb2RlGAEgASgJEhMKC21pbm9yX3VuaXRzGAIgASgDYgZwcm90bzM");
 
 /**
  * An amount of money in a currency's minor units (cents for EUR), so that no
@@ -29,7 +29,7 @@ export type Money = Message<"tourmesh.common.v1.Money"> & {
   /**
    * The amount in minor units of currency_code, e.g. 12950 for EUR 129.50.
    *
-   * @generated from field: int64 minor_units = 2 [jstype = JS_NUMBER];
+   * @generated from field: int64 minor_units = 2;
    */
   minorUnits: bigint;
 };

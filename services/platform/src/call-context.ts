@@ -1,0 +1,26 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Metadata } from "@grpc/grpc-js";
+
+/** What a handler knows about the call it serves. */
+export interface CallContext {
+  /** Full method path, e.g. "/tourmesh.catalog.v1.CatalogService/GetTour". */
+  readonly method: string;
+  /** When the call must be answered: the caller's deadline, or the default when it sent none. */
+  readonly deadline: Date;
+  /** Aborted when the deadline passes or the caller goes away; pass it on to slow work. */
+  readonly signal: AbortSignal;
+  /** The request headers. */
+  readonly metadata: Metadata;
+}
+
+const storage = new AsyncLocalStorage<CallContext>();
+
+/** Runs `work` with `context` as the current call, so that calls it makes downstream inherit its deadline. */
+export function runInCallContext<T>(context: CallContext, work: () => T): T {
+  return storage.run(context, work);
+}
+
+/** The call being served by the current async flow, if any. */
+export function currentCallContext(): CallContext | undefined {
+  return storage.getStore();
+}

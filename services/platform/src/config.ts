@@ -1,0 +1,48 @@
+import { z } from "zod";
+
+/** Thrown at start when the environment does not validate; names every bad variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const milliseconds = z.coerce.number().int().min(0);
+const flag = z.enum(["true", "false", "1", "0", ""]).transform((value) => value === "true" || value === "1");
+
+/** Settings every service reads; each service adds its own with `.extend({...})`. */
+export const baseConfigSchema = z.object({
+  PORT: port,
+  METRICS_PORT: port,
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** In the mesh, Linkerd retries; the app's own transport retries must then be off. */
+  MESH_MODE: flag.default(false),
+  /** The deadline given to an incoming call that arrives without one. */
+  DEFAULT_DEADLINE_MS: milliseconds.default(5_000),
+  /** How long in-flight calls may take to finish after SIGTERM before they are cut off. */
+  SHUTDOWN_GRACE_MS: milliseconds.default(10_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+});
+
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+export const configFields = { port, milliseconds, flag };
+
+/**
+ * Validates the environment against a schema, with per-service defaults filled in for unset variables.
+ * A bad value fails the start with one line per bad variable, e.g. `PORT: Too big: expected number to be <=65535`.
+ */
+export function loadConfig<Schema extends z.ZodObject>(
+  schema: Schema,
+  defaults: Partial<Record<keyof z.input<Schema>, string | number>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<Schema> {
+  const merged: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(defaults)) merged[key] = String(value);
+  for (const key of Object.keys(schema.shape)) {
+    if (env[key] !== undefined) merged[key] = env[key];
+  }
+  const result = schema.safeParse(merged);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
+}

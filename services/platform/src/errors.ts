@@ -1,0 +1,51 @@
+/**
+ * Errors that domain code throws. They name what went wrong in the domain's terms and carry no transport
+ * detail; the server maps each to its gRPC status (see status.ts).
+ */
+
+/** One bad field of a request, as in google.rpc.BadRequest.FieldViolation. */
+export interface FieldViolation {
+  /** Path of the field, e.g. "travelers" or "amount.currency_code". */
+  field: string;
+  description: string;
+}
+
+export class InvalidArgumentError extends Error {
+  override name = "InvalidArgumentError";
+  constructor(readonly violations: readonly FieldViolation[]) {
+    super(violations.map((violation) => `${violation.field}: ${violation.description}`).join("; "));
+  }
+}
+
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+  /** `field` names the request field that pointed at the missing thing, when there is one. */
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class AlreadyExistsError extends Error {
+  override name = "AlreadyExistsError";
+}
+
+/** The request is valid but the system is not in a state to carry it out (e.g. no free seats). */
+export class FailedPreconditionError extends Error {
+  override name = "FailedPreconditionError";
+}
+
+export class UnauthenticatedError extends Error {
+  override name = "UnauthenticatedError";
+}
+
+export class PermissionDeniedError extends Error {
+  override name = "PermissionDeniedError";
+}
+
+/** A dependency this service needs is down; the caller may retry later. */
+export class UnavailableError extends Error {
+  override name = "UnavailableError";
+}

@@ -1,0 +1,173 @@
+import type { DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import { ServerReflection } from "@tourmesh/gen/grpc/reflection/v1/reflection_pb.js";
+import { Health } from "@tourmesh/gen/health/v1/health_pb.js";
+import { HealthImplementation } from "grpc-health-check";
+import { type CallContext, runInCallContext } from "./call-context.js";
+import {
+  createMessage,
+  grpcMethodDefinition,
+  reflectionPackageDefinition,
+  type UnaryMethods,
+} from "./descriptors.js";
+import type { Logger } from "./logger.js";
+import type { GrpcMetrics } from "./metrics.js";
+import { encodeStatusDetails, STATUS_DETAILS_KEY, toConnectError } from "./status.js";
+
+/** A typed async handler per method of a service. */
+export type ServiceHandlers<S extends DescService> = {
+  [M in keyof UnaryMethods<S>]: (
+    request: MessageShape<UnaryMethods<S>[M]["input"]>,
+    context: CallContext,
+  ) => Promise<MessageInitShape<UnaryMethods<S>[M]["output"]>>;
+};
+
+export interface GrpcServerOptions {
+  logger: Logger;
+  metrics: GrpcMetrics;
+  /** Deadline given to calls that arrive without one. */
+  defaultDeadlineMs: number;
+}
+
+/** Health service name that stays SERVING while the process lives, even while draining: for liveness probes. */
+export const LIVENESS_SERVICE = "liveness";
+
+/**
+ * A grpc-js server that serves protobuf-es services with typed async handlers, and on every call: gives a
+ * default deadline, answers DEADLINE_EXCEEDED when it passes, maps thrown errors to gRPC statuses with
+ * google.rpc details, records metrics and writes one log line. It always serves grpc.health.v1 and
+ * reflection, and drains on shutdown.
+ */
+export class GrpcServer {
+  readonly server = new grpc.Server();
+  private readonly health = new HealthImplementation({ "": "NOT_SERVING", [LIVENESS_SERVICE]: "SERVING" });
+  private readonly services: DescService[] = [];
+
+  constructor(private readonly options: GrpcServerOptions) {
+    this.health.addToServer(this.server);
+  }
+
+  /** Serves `service` with `handlers`; a service is NOT_SERVING until `start` has bound the port. */
+  add<S extends DescService>(service: S, handlers: ServiceHandlers<S>): this {
+    const definition: Record<string, ReturnType<typeof grpcMethodDefinition>> = {};
+    const implementation: grpc.UntypedServiceImplementation = {};
+    const handlerByName = handlers as unknown as Record<
+      string,
+      (request: unknown, context: CallContext) => Promise<unknown>
+    >;
+    for (const method of service.methods) {
+      const handler = handlerByName[method.localName];
+      if (handler === undefined) throw new Error(`${service.typeName}: no handler for ${method.name}`);
+      definition[method.localName] = grpcMethodDefinition(method);
+      implementation[method.localName] = this.wrap(service.typeName, method.name, (request, context) =>
+        handler(request, context).then((response) => createMessage(method.output, response as never)),
+      );
+    }
+    this.server.addService(definition as grpc.ServiceDefinition, implementation);
+    this.services.push(service);
+    this.health.setStatus(service.typeName, "NOT_SERVING");
+    return this;
+  }
+
+  /** Binds the port (0 picks a free one), turns health to SERVING and returns the bound port. */
+  async start(port: number, host = "0.0.0.0"): Promise<number> {
+    new ReflectionService(
+      reflectionPackageDefinition([...this.services, Health, ServerReflection]),
+    ).addToServer(this.server);
+    const boundPort = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+    this.setServing("SERVING");
+    return boundPort;
+  }
+
+  /**
+   * Stops taking calls: health turns NOT_SERVING first (so load balancers and probes stop sending), then
+   * in-flight calls get up to `graceMs` to finish before the rest are cut off.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.setServing("NOT_SERVING");
+    const finished = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), graceMs);
+    });
+    if ((await Promise.race([finished, timedOut])) === "timeout") {
+      this.options.logger.warn(
+        { grace_ms: graceMs },
+        "calls still in flight after the grace period; cutting off",
+      );
+      this.server.forceShutdown();
+    }
+    clearTimeout(timer);
+  }
+
+  private setServing(status: "SERVING" | "NOT_SERVING"): void {
+    this.health.setStatus("", status);
+    for (const service of this.services) this.health.setStatus(service.typeName, status);
+  }
+
+  private wrap(
+    serviceName: string,
+    methodName: string,
+    run: (request: unknown, context: CallContext) => Promise<unknown>,
+  ): grpc.handleUnaryCall<unknown, unknown> {
+    const { logger, metrics, defaultDeadlineMs } = this.options;
+    const path = `/${serviceName}/${methodName}`;
+    return (call, callback) => {
+      const started = performance.now();
+      const callerDeadline = call.getDeadline();
+      const deadline =
+        callerDeadline instanceof Date
+          ? callerDeadline
+          : Number.isFinite(callerDeadline)
+            ? new Date(callerDeadline)
+            : new Date(Date.now() + defaultDeadlineMs);
+      const abort = new AbortController();
+      const onCancelled = () => abort.abort(new ConnectError("the caller cancelled the call", Code.Canceled));
+      call.once("cancelled", onCancelled);
+      const deadlineTimer = setTimeout(
+        () => abort.abort(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
+        Math.max(0, deadline.getTime() - Date.now()),
+      );
+      const context: CallContext = { method: path, deadline, signal: abort.signal, metadata: call.metadata };
+
+      let answered = false;
+      const answer = (error: unknown, response?: unknown) => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(deadlineTimer);
+        call.removeListener("cancelled", onCancelled);
+        const connectError = error === undefined ? undefined : toConnectError(error);
+        const code = connectError ? (connectError.code as number as grpc.status) : grpc.status.OK;
+        metrics.serverHandled(serviceName, methodName, code, (performance.now() - started) / 1000);
+        const fields = {
+          method: path,
+          code: grpc.status[code],
+          duration_ms: Math.round(performance.now() - started),
+        };
+        if (connectError === undefined) {
+          logger.info(fields, "handled");
+          callback(null, response);
+          return;
+        }
+        if (connectError.code === Code.Internal) logger.error({ ...fields, err: error }, "handler failed");
+        else logger.info({ ...fields, message: connectError.rawMessage }, "handled");
+        const trailers = new grpc.Metadata();
+        const details = encodeStatusDetails(connectError);
+        if (details) trailers.set(STATUS_DETAILS_KEY, details);
+        callback({ code, details: connectError.rawMessage, metadata: trailers });
+      };
+
+      abort.signal.addEventListener("abort", () => answer(abort.signal.reason), { once: true });
+      runInCallContext(context, () => run(call.request, context)).then(
+        (response) => answer(undefined, response),
+        (error: unknown) => answer(error),
+      );
+    };
+  }
+}

@@ -1,0 +1,20 @@
+import { trace } from "@opentelemetry/api";
+import { type Logger, pino } from "pino";
+
+export type { Logger };
+
+/** JSON logs to stdout; each line carries the service name and the trace and span of the current call. */
+export function createLogger(service: string, level: string): Logger {
+  return pino({
+    level,
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    mixin() {
+      const span = trace.getActiveSpan();
+      if (!span) return {};
+      const { traceId, spanId } = span.spanContext();
+      return { trace_id: traceId, span_id: spanId };
+    },
+  });
+}

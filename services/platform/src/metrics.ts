@@ -1,0 +1,86 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { status as Status } from "@grpc/grpc-js";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Per-method gRPC metrics, named as in go-grpc-prometheus so that existing dashboards work. */
+export class GrpcMetrics {
+  readonly registry = new Registry();
+  private readonly handled: Counter<"grpc_service" | "grpc_method" | "grpc_code">;
+  private readonly handling: Histogram<"grpc_service" | "grpc_method">;
+  private readonly clientHandledTotal: Counter<"grpc_service" | "grpc_method" | "grpc_code">;
+  private readonly clientHandlingSeconds: Histogram<"grpc_service" | "grpc_method">;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.handled = new Counter({
+      name: "grpc_server_handled_total",
+      help: "RPCs completed on the server, by status code.",
+      labelNames: ["grpc_service", "grpc_method", "grpc_code"],
+      registers,
+    });
+    this.handling = new Histogram({
+      name: "grpc_server_handling_seconds",
+      help: "Time the server took to answer an RPC.",
+      labelNames: ["grpc_service", "grpc_method"],
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.clientHandledTotal = new Counter({
+      name: "grpc_client_handled_total",
+      help: "RPCs this service made that completed, by status code.",
+      labelNames: ["grpc_service", "grpc_method", "grpc_code"],
+      registers,
+    });
+    this.clientHandlingSeconds = new Histogram({
+      name: "grpc_client_handling_seconds",
+      help: "Time RPCs this service made took to complete.",
+      labelNames: ["grpc_service", "grpc_method"],
+      buckets: latencyBuckets,
+      registers,
+    });
+  }
+
+  /** Records one answered call. `service` is the full service name, `method` the method name. */
+  serverHandled(service: string, method: string, code: Status, seconds: number): void {
+    this.handled.inc({ grpc_service: service, grpc_method: method, grpc_code: Status[code] });
+    this.handling.observe({ grpc_service: service, grpc_method: method }, seconds);
+  }
+
+  clientHandled(service: string, method: string, code: Status, seconds: number): void {
+    this.clientHandledTotal.inc({ grpc_service: service, grpc_method: method, grpc_code: Status[code] });
+    this.clientHandlingSeconds.observe({ grpc_service: service, grpc_method: method }, seconds);
+  }
+}
+
+export type HttpRoute = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+
+/** The service's plain-HTTP side: GET /metrics for Prometheus, plus any routes the service adds. */
+export function startMetricsServer(
+  registry: Registry,
+  port: number,
+  routes: Record<string, HttpRoute> = {},
+): Promise<Server> {
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    const route = path === "/metrics" ? serveMetrics : routes[path];
+    if (request.method !== "GET" || route === undefined) {
+      response.writeHead(404).end();
+      return;
+    }
+    Promise.resolve(route(request, response)).catch(() => {
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
+  });
+  async function serveMetrics(_request: IncomingMessage, response: ServerResponse) {
+    const body = await registry.metrics();
+    response.writeHead(200, { "content-type": registry.contentType }).end(body);
+  }
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, () => resolve(server));
+  });
+}

@@ -1,0 +1,73 @@
+import { fileURLToPath } from "node:url";
+import { runner } from "node-pg-migrate";
+import pg from "pg";
+import type { Logger } from "./logger.js";
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/** Creates the database named in `databaseUrl` when it does not exist yet (each service owns one). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!/^[a-z_][a-z0-9_]*$/.test(name))
+    throw new Error(`database name "${name}" must be a plain lower-case identifier`);
+  url.pathname = "/postgres";
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (rowCount === 0) {
+      // Two replicas may race to create it; the loser's duplicate_database error is harmless.
+      await admin.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
+        if (error.code !== "42P04") throw error;
+      });
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * Applies the service's pending SQL migrations (files named `NNN_what.sql` with `-- Up Migration` and
+ * `-- Down Migration` sections). node-pg-migrate holds an advisory lock, so replicas starting together
+ * migrate once.
+ */
+export async function migrate(databaseUrl: string, migrationsDir: URL, logger: Logger): Promise<void> {
+  await runner({
+    databaseUrl,
+    dir: fileURLToPath(migrationsDir),
+    direction: "up",
+    migrationsTable: "pgmigrations",
+    checkOrder: true,
+    log: (message) => logger.debug({ component: "migrations" }, message),
+  });
+}
+
+export function createPool(databaseUrl: string, logger: Logger, max = 10): Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 30_000 });
+  // An idle client's connection can drop (e.g. Postgres restarts) and the pool replaces it; unheard, that
+  // error would crash the process.
+  pool.on("error", (error) => logger.warn({ err: error }, "an idle database connection was lost"));
+  return pool;
+}
+
+/** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    // A failed ROLLBACK means the connection is unusable: hand it back as broken so the pool drops it.
+    await client.query("ROLLBACK").catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}

@@ -1,0 +1,93 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { anyPack } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { BadRequestSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
+import { StatusSchema } from "@tourmesh/gen/google/rpc/status_pb.js";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  UnavailableError,
+} from "./errors.js";
+
+/** The trailer that carries a binary google.rpc.Status with its details, as in every gRPC implementation. */
+export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
+
+/**
+ * Maps anything a handler throws to the ConnectError the caller should see. Domain errors keep their meaning;
+ * a downstream deadline or outage stays retryable; anything else becomes INTERNAL with a generic message, so
+ * no stack trace or SQL leaks to a caller.
+ */
+export function toConnectError(error: unknown): ConnectError {
+  if (error instanceof InvalidArgumentError) {
+    return new ConnectError(error.message, Code.InvalidArgument, undefined, [
+      { desc: BadRequestSchema, value: { fieldViolations: [...error.violations] } },
+    ]);
+  }
+  if (error instanceof NotFoundError) {
+    const details = error.field
+      ? [
+          {
+            desc: BadRequestSchema,
+            value: { fieldViolations: [{ field: error.field, description: error.message }] },
+          },
+        ]
+      : [];
+    return new ConnectError(error.message, Code.NotFound, undefined, details);
+  }
+  if (error instanceof AlreadyExistsError) return new ConnectError(error.message, Code.AlreadyExists);
+  if (error instanceof FailedPreconditionError)
+    return new ConnectError(error.message, Code.FailedPrecondition);
+  if (error instanceof UnauthenticatedError) return new ConnectError(error.message, Code.Unauthenticated);
+  if (error instanceof PermissionDeniedError) return new ConnectError(error.message, Code.PermissionDenied);
+  if (error instanceof UnavailableError) return new ConnectError(error.message, Code.Unavailable);
+  if (error instanceof ConnectError) {
+    // A failure of a call this service made: a deadline or outage passes through so the caller can react
+    // (retry, back off); any other downstream status is this service's own internal failure.
+    const passedThrough = [Code.DeadlineExceeded, Code.Canceled, Code.Unavailable, Code.ResourceExhausted];
+    if (passedThrough.includes(error.code)) return new ConnectError(error.rawMessage, error.code);
+  }
+  return new ConnectError("internal error", Code.Internal);
+}
+
+/** Encodes a ConnectError's code, message and details as a binary google.rpc.Status. */
+export function encodeStatusDetails(error: ConnectError): Buffer | undefined {
+  if (error.details.length === 0) return undefined;
+  const details = error.details.map((detail) =>
+    "desc" in detail
+      ? anyPack(detail.desc, create(detail.desc, detail.value))
+      : {
+          $typeName: "google.protobuf.Any" as const,
+          typeUrl: `type.googleapis.com/${detail.type}`,
+          value: detail.value,
+        },
+  );
+  const status = create(StatusSchema, { code: error.code, message: error.rawMessage, details });
+  const bytes = toBinary(StatusSchema, status);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Builds the ConnectError a client sees from a gRPC status and its optional binary google.rpc.Status. */
+export function decodeStatus(
+  code: number,
+  message: string,
+  statusDetails: Uint8Array | undefined,
+): ConnectError {
+  const error = new ConnectError(message, code as Code);
+  if (statusDetails === undefined) return error;
+  try {
+    const status = fromBinary(StatusSchema, statusDetails);
+    for (const detail of status.details) {
+      error.details.push({
+        type: detail.typeUrl.slice(detail.typeUrl.lastIndexOf("/") + 1),
+        value: detail.value,
+      });
+    }
+  } catch {
+    // A peer sent details we cannot parse; the code and message still stand.
+  }
+  return error;
+}

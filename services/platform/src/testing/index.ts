@@ -1,0 +1,2 @@
+export { type ServiceProcess, startServiceProcess } from "./service-process.js";
+export { createTestDatabase, type TestDatabase } from "./test-database.js";

@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+
+export interface ServiceProcess {
+  process: ChildProcess;
+  grpcPort: number;
+  metricsPort: number;
+  /** Every JSON log line the service has written so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Sends `signal` and resolves with the exit code once the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts a service's main.ts as its own process on free ports (PORT=0, METRICS_PORT=0) and resolves once it
+ * logs "serving" with the ports it bound. Rejects with the service's output if it exits first.
+ */
+export async function startServiceProcess(
+  entry: string,
+  env: Record<string, string>,
+  { timeoutMs = 20_000 } = {},
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    env: { ...process.env, PORT: "0", METRICS_PORT: "0", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const stderr: string[] = [];
+  child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+
+  const serving = new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start in ${timeoutMs} ms`)), timeoutMs);
+    lines.on("line", (line) => {
+      let entryLog: Record<string, unknown>;
+      try {
+        entryLog = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entryLog);
+      if (entryLog.msg === "serving") {
+        clearTimeout(timer);
+        resolve(entryLog);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${entry} exited with ${code} before serving:\n${stderr.join("")}`));
+    });
+  });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  let started: Record<string, unknown>;
+  try {
+    started = await serving;
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  return {
+    process: child,
+    grpcPort: started.grpc_port as number,
+    metricsPort: started.metrics_port as number,
+    logs,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
