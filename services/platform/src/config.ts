@@ -5,7 +5,8 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-const port = z.coerce.number().int().min(1).max(65_535);
+/** 0 asks the OS for a free port (tests start services on port 0). */
+const port = z.coerce.number().int().min(0).max(65_535);
 const milliseconds = z.coerce.number().int().min(0);
 const flag = z.enum(["true", "false", "1", "0", ""]).transform((value) => value === "true" || value === "1");
 
@@ -18,9 +19,13 @@ export const baseConfigSchema = z.object({
   MESH_MODE: flag.default(false),
   /** The deadline given to an incoming call that arrives without one. */
   DEFAULT_DEADLINE_MS: milliseconds.default(5_000),
+  /** After SIGTERM, how long health says NOT_SERVING while calls are still taken (for load balancers to notice). */
+  SHUTDOWN_DELAY_MS: milliseconds.default(0),
   /** How long in-flight calls may take to finish after SIGTERM before they are cut off. */
   SHUTDOWN_GRACE_MS: milliseconds.default(10_000),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** Share of new traces recorded when exporting (calls that arrive traced follow their caller's choice). */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -13,10 +13,12 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { MethodDefinition } from "@grpc/grpc-js";
 import type { PackageDefinition } from "@grpc/proto-loader";
 
-/** The unary methods of a protobuf-es service, as a map from local name to input and output. */
+/** The unary methods of a protobuf-es service, by local name, with their input and output. Streaming
+ *  methods (e.g. Health/Watch) are left out: the platform serves and calls unary methods only. */
 export type UnaryMethods<S extends DescService> = {
-  [M in keyof S["method"]]: S["method"][M] extends {
-    methodKind: "unary";
+  [M in keyof S["method"] as S["method"][M] extends { methodKind: "unary" }
+    ? M
+    : never]: S["method"][M] extends {
     input: infer I extends DescMessage;
     output: infer O extends DescMessage;
   }

@@ -84,7 +84,7 @@ export function createClient<S extends DescService>(
   });
 
   const client: Record<string, unknown> = { close: () => channel.close() };
-  for (const method of service.methods) {
+  for (const method of service.methods.filter((candidate) => candidate.methodKind === "unary")) {
     const definition = grpcMethodDefinition(method);
     client[method.localName] = (
       request: MessageInitShape<typeof method.input>,

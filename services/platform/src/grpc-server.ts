@@ -86,11 +86,13 @@ export class GrpcServer {
   }
 
   /**
-   * Stops taking calls: health turns NOT_SERVING first (so load balancers and probes stop sending), then
-   * in-flight calls get up to `graceMs` to finish before the rest are cut off.
+   * Stops taking calls: health turns NOT_SERVING first and the server keeps answering for `delayMs`, so that
+   * probes and load balancers stop sending before the listener closes; then in-flight calls get up to
+   * `graceMs` to finish before the rest are cut off.
    */
-  async drain(graceMs: number): Promise<void> {
+  async drain({ delayMs, graceMs }: { delayMs: number; graceMs: number }): Promise<void> {
     this.setServing("NOT_SERVING");
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
     const finished = new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<"timeout">((resolve) => {
@@ -127,14 +129,30 @@ export class GrpcServer {
           : Number.isFinite(callerDeadline)
             ? new Date(callerDeadline)
             : new Date(Date.now() + defaultDeadlineMs);
-      const abort = new AbortController();
-      const onCancelled = () => abort.abort(new ConnectError("the caller cancelled the call", Code.Canceled));
+      // Most handlers never look at the signal: the controller is made only when one does.
+      let abort: AbortController | undefined;
+      let abortReason: ConnectError | undefined;
+      const context: CallContext = {
+        method: path,
+        deadline,
+        metadata: call.metadata,
+        get signal() {
+          abort ??= new AbortController();
+          if (abortReason) abort.abort(abortReason);
+          return abort.signal;
+        },
+      };
+      const stop = (reason: ConnectError) => {
+        abortReason = reason;
+        abort?.abort(reason);
+        answer(reason);
+      };
+      const onCancelled = () => stop(new ConnectError("the caller cancelled the call", Code.Canceled));
       call.once("cancelled", onCancelled);
       const deadlineTimer = setTimeout(
-        () => abort.abort(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
+        () => stop(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
         Math.max(0, deadline.getTime() - Date.now()),
       );
-      const context: CallContext = { method: path, deadline, signal: abort.signal, metadata: call.metadata };
 
       let answered = false;
       const answer = (error: unknown, response?: unknown) => {
@@ -163,7 +181,6 @@ export class GrpcServer {
         callback({ code, details: connectError.rawMessage, metadata: trailers });
       };
 
-      abort.signal.addEventListener("abort", () => answer(abort.signal.reason), { once: true });
       runInCallContext(context, () => run(call.request, context)).then(
         (response) => answer(undefined, response),
         (error: unknown) => answer(error),

@@ -14,7 +14,7 @@ export {
 } from "./grpc-client.js";
 export { GrpcServer, LIVENESS_SERVICE, type ServiceHandlers } from "./grpc-server.js";
 export { createLogger, type Logger } from "./logger.js";
-export { GrpcMetrics, type HttpRoute } from "./metrics.js";
+export { GrpcMetrics, type HttpRoute, startMetricsServer } from "./metrics.js";
 export { type PageTokenCodec, pageTokenCodec } from "./page-token.js";
 export {
   createPool,
@@ -26,4 +26,5 @@ export {
 } from "./postgres.js";
 export { type RunningService, runService, type ServiceDefinition, type ServiceRuntime } from "./service.js";
 export { decodeStatus, toConnectError } from "./status.js";
+export { startTracing } from "./tracing.js";
 export { RequestCheck } from "./validation.js";

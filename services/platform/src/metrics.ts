@@ -45,13 +45,37 @@ export class GrpcMetrics {
 
   /** Records one answered call. `service` is the full service name, `method` the method name. */
   serverHandled(service: string, method: string, code: Status, seconds: number): void {
-    this.handled.inc({ grpc_service: service, grpc_method: method, grpc_code: Status[code] });
-    this.handling.observe({ grpc_service: service, grpc_method: method }, seconds);
+    this.children(this.handled, this.handling, service, method, code).record(seconds);
   }
 
   clientHandled(service: string, method: string, code: Status, seconds: number): void {
-    this.clientHandledTotal.inc({ grpc_service: service, grpc_method: method, grpc_code: Status[code] });
-    this.clientHandlingSeconds.observe({ grpc_service: service, grpc_method: method }, seconds);
+    this.children(this.clientHandledTotal, this.clientHandlingSeconds, service, method, code).record(seconds);
+  }
+
+  /** Label children are looked up once per method and code, not hashed from label objects on every call. */
+  private readonly recorders = new Map<string, { record(seconds: number): void }>();
+
+  private children(
+    counter: Counter<"grpc_service" | "grpc_method" | "grpc_code">,
+    histogram: Histogram<"grpc_service" | "grpc_method">,
+    service: string,
+    method: string,
+    code: Status,
+  ) {
+    const key = `${counter === this.handled ? "server" : "client"}/${service}/${method}/${code}`;
+    let recorder = this.recorders.get(key);
+    if (recorder === undefined) {
+      const count = counter.labels(service, method, Status[code]);
+      const time = histogram.labels(service, method);
+      recorder = {
+        record(seconds) {
+          count.inc();
+          time.observe(seconds);
+        },
+      };
+      this.recorders.set(key, recorder);
+    }
+    return recorder;
   }
 }
 

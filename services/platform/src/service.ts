@@ -59,7 +59,11 @@ export async function runService<Schema extends z.ZodObject<typeof baseConfigSch
     process.exit(78); // EX_CONFIG: a bad environment will not fix itself by restarting.
   }
   const logger = createLogger(definition.name, config.LOG_LEVEL);
-  const stopTracing = startTracing(definition.name, config.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const stopTracing = startTracing(
+    definition.name,
+    config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    config.OTEL_TRACES_SAMPLER_ARG,
+  );
   const metrics = new GrpcMetrics();
   const shutdownHooks: Array<() => Promise<void>> = [];
 
@@ -100,7 +104,7 @@ export async function runService<Schema extends z.ZodObject<typeof baseConfigSch
   const stop = () => {
     stopping ??= (async () => {
       logger.info({ grace_ms: config.SHUTDOWN_GRACE_MS }, "draining");
-      await server.drain(config.SHUTDOWN_GRACE_MS);
+      await server.drain({ delayMs: config.SHUTDOWN_DELAY_MS, graceMs: config.SHUTDOWN_GRACE_MS });
       for (const hook of shutdownHooks) await hook();
       for (const client of clients) client.close();
       await db?.end();

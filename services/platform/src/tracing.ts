@@ -1,17 +1,30 @@
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  AlwaysOffSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+} from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 
 /**
- * Starts the OpenTelemetry tracer provider: W3C trace context in and out of every call, spans for every
- * gRPC call (see instrumentation.ts), exported over OTLP/HTTP only when an endpoint is configured. Without
- * one, spans are still made, so that every log line carries its trace and span id.
+ * Starts the OpenTelemetry tracer provider: W3C trace context in and out of every call and a span for every
+ * gRPC call (see instrumentation.ts), exported over OTLP/HTTP when an endpoint is configured, sampled by
+ * parent, else at `sampleRatio` of new traces. Without an endpoint nothing is recorded, since nobody would
+ * collect it: trace and span ids are still made and passed on, so every log line still carries them.
  */
-export function startTracing(serviceName: string, otlpEndpoint: string | undefined): () => Promise<void> {
+export function startTracing(
+  serviceName: string,
+  otlpEndpoint: string | undefined,
+  sampleRatio = 1,
+): () => Promise<void> {
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }),
+    sampler: otlpEndpoint
+      ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) })
+      : new AlwaysOffSampler(),
     spanProcessors: otlpEndpoint
       ? [
           new BatchSpanProcessor(

@@ -4,6 +4,11 @@ import pg from "pg";
 export interface TestDatabase {
   /** Connection URL of the new, empty database. */
   url: string;
+  /** Runs one statement in the database, e.g. to check what a service wrote; returns the rows. */
+  query<Row extends pg.QueryResultRow = Record<string, unknown>>(
+    sql: string,
+    values?: unknown[],
+  ): Promise<Row[]>;
   /** Drops the database, first closing whatever connections are still open to it. */
   drop(): Promise<void>;
 }
@@ -26,9 +31,34 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
   await admin((client) => client.query(`CREATE DATABASE "${name}"`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
+  // One lazily opened connection for `query`. (Not a pg.Pool: its end() resolves before the sockets close,
+  // and DROP ... WITH (FORCE) would then kill a connection nobody listens to any more.)
+  let connection: Promise<pg.Client> | undefined;
+  const connect = async () => {
+    const client = new pg.Client({ connectionString: url.toString() });
+    // A connection the server drops (e.g. Postgres restarted) fails its query; the next query reconnects.
+    client.on("error", () => {
+      connection = undefined;
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      connection = undefined;
+      throw error;
+    }
+    return client;
+  };
   return {
     url: url.toString(),
-    drop: () =>
-      admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+    async query<Row extends pg.QueryResultRow>(sql: string, values: unknown[] = []) {
+      connection ??= connect();
+      return (await (await connection).query<Row>(sql, values)).rows;
+    },
+    async drop() {
+      const open = connection;
+      connection = undefined;
+      await (await open?.catch(() => undefined))?.end();
+      await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    },
   };
 }
