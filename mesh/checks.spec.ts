@@ -1,0 +1,407 @@
+// Every check must be able to fail: each case breaks one thing in a correct rendering and expects the
+// checker (or a schema) to name it.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { authorizationTable, checkManifests, parseDurationMs } from "./checks.js";
+import type { KubeObject } from "./kustomize.js";
+import { clusterCheckOptions, renderOverlay } from "./overlays.js";
+import type { Container, PodSpec } from "./policy.js";
+import { loadLinkerdCrdValidators, validateWithCrds, validateWithModels } from "./schemas.js";
+
+const correct = renderOverlay("canary-100-0");
+const options = clusterCheckOptions();
+
+// Accessors into a cloned rendering, for the cases below to break things with.
+// biome-ignore lint/suspicious/noExplicitAny: the cases reach anywhere into the objects to break them
+type Anything = Record<string, any>;
+function find(objects: KubeObject[], kind: string, name: string): Anything {
+  const object = objects.find((candidate) => candidate.kind === kind && candidate.metadata.name === name);
+  assert.ok(object, `${kind} ${name} is in the rendering`);
+  return object as Anything;
+}
+const podSpec = (objects: KubeObject[], name: string) =>
+  find(objects, "Deployment", name).spec.template.spec as PodSpec;
+const container = (objects: KubeObject[], name: string) => podSpec(objects, name).containers[0] as Container;
+
+function problemsAfter(breakIt: (objects: KubeObject[]) => void, checkOptions = options): string[] {
+  const objects = structuredClone(correct);
+  breakIt(objects);
+  return checkManifests(objects, checkOptions);
+}
+
+describe("the cross-checks", () => {
+  it("pass the correct rendering", () => {
+    assert.deepEqual(checkManifests(correct, options), []);
+  });
+
+  const cases: Array<[string, (objects: KubeObject[]) => void, RegExp]> = [
+    // References
+    [
+      "a route's backend that does not exist",
+      (o) => {
+        find(o, "GRPCRoute", "catalog").spec.rules[0].backendRefs[1].name = "catalog-v3";
+      },
+      /GRPCRoute catalog: backend catalog-v3 does not exist/,
+    ],
+    [
+      "a route's parent port the Service lacks",
+      (o) => {
+        find(o, "GRPCRoute", "booking").spec.parentRefs[0].port = 50099;
+      },
+      /parent Service booking has no port 50099/,
+    ],
+    [
+      "an inbound route on a missing Server",
+      (o) => {
+        find(o, "GRPCRoute", "review-grpc-api").spec.parentRefs[0].name = "review-grcp";
+      },
+      /parent Server review-grcp does not exist/,
+    ],
+    [
+      "a policy whose target does not exist",
+      (o) => {
+        find(o, "AuthorizationPolicy", "payment-grpc-api").spec.targetRef.name = "payment-api";
+      },
+      /target GRPCRoute payment-api does not exist/,
+    ],
+    [
+      "a policy whose authentication does not exist",
+      (o) => {
+        find(o, "AuthorizationPolicy", "nats-client").spec.requiredAuthenticationRefs[0].name = "nats-client";
+      },
+      /MeshTLSAuthentication nats-client does not exist/,
+    ],
+    [
+      "a Secret key no one generates",
+      (o) => {
+        const env = container(o, "identity").env ?? [];
+        (env[1]?.valueFrom?.secretKeyRef as { key: string }).key = "JWT_KEYS";
+      },
+      /identity-jwt-keys\/JWT_KEYS, which does not exist/,
+    ],
+    [
+      "a Service that selects no pod",
+      (o) => {
+        find(o, "Service", "catalog-v2").spec.selector["tourmesh.io/track"] = "beta";
+      },
+      /Service catalog-v2: its selector matches no pod/,
+    ],
+    [
+      "an autoscaler of a missing Deployment",
+      (o) => {
+        find(o, "HorizontalPodAutoscaler", "booking").spec.scaleTargetRef.name = "bookings";
+      },
+      /Deployment bookings does not exist/,
+    ],
+    [
+      "a missing ServiceAccount",
+      (o) => {
+        podSpec(o, "review").serviceAccountName = "reviews";
+      },
+      /ServiceAccount reviews does not exist/,
+    ],
+    // Probes
+    [
+      "a probe on a port the container does not serve",
+      (o) => {
+        (container(o, "catalog").readinessProbe as Anything).grpc.port = 50052;
+      },
+      /readiness probe targets port 50052, which it does not serve/,
+    ],
+    [
+      "a gRPC probe the mesh would refuse",
+      (o) => {
+        o.splice(o.indexOf(find(o, "AuthorizationPolicy", "notification-grpc-health") as KubeObject), 1);
+      },
+      /the mesh refuses its liveness gRPC probe/,
+    ],
+    [
+      "a liveness probe that asks for the overall status",
+      (o) => {
+        delete (container(o, "payment").livenessProbe as Anything).grpc.service;
+      },
+      /liveness probe asks for health of "", expected "liveness"/,
+    ],
+    [
+      "a TCP probe, which a meshed pod always passes",
+      (o) => {
+        container(o, "review").readinessProbe = { tcpSocket: { port: 50055 } };
+      },
+      /TCP probe/,
+    ],
+    // Zero trust
+    [
+      "a namespace without default deny",
+      (o) => {
+        delete find(o, "Namespace", "tourmesh").metadata.annotations[
+          "config.linkerd.io/default-inbound-policy"
+        ];
+      },
+      /default-inbound-policy is not deny/,
+    ],
+    [
+      "a port no Server covers",
+      (o) => {
+        container(o, "booking").ports?.push({ name: "debug", containerPort: 9229 });
+      },
+      /port debug has no Server/,
+    ],
+    [
+      "an API open to unauthenticated clients",
+      (o) => {
+        find(o, "AuthorizationPolicy", "payment-grpc-api").spec.requiredAuthenticationRefs[0] = {
+          group: "policy.linkerd.io",
+          kind: "NetworkAuthentication",
+          name: "all-networks",
+        };
+      },
+      /lets unauthenticated clients reach GRPCRoute payment-grpc-api/,
+    ],
+    [
+      "a Server that lets everything through",
+      (o) => {
+        find(o, "Server", "postgres").spec.accessPolicy = "all-unauthenticated";
+      },
+      /accessPolicy all-unauthenticated bypasses/,
+    ],
+    [
+      "an identity without its ServiceAccount",
+      (o) => {
+        find(o, "MeshTLSAuthentication", "payment-callers").spec.identities.push(
+          "bookings.tourmesh.serviceaccount.identity.linkerd.cluster.local",
+        );
+      },
+      /has no ServiceAccount bookings/,
+    ],
+    [
+      "an identity from another namespace",
+      (o) => {
+        find(o, "MeshTLSAuthentication", "catalog-callers").spec.identities.push(
+          "default.default.serviceaccount.identity.linkerd.cluster.local",
+        );
+      },
+      /from another namespace/,
+    ],
+    // Wiring
+    [
+      "a service configured to call a peer that does not authorize it",
+      (o) => {
+        find(o, "ConfigMap", "catalog-config").data.REVIEW_ADDR = "review.tourmesh.svc.cluster.local:50055";
+      },
+      /Deployment catalog: REVIEW_ADDR=.*does not authorize catalog/,
+    ],
+    [
+      "a peer address on a port the Service lacks",
+      (o) => {
+        find(o, "ConfigMap", "booking-config").data.PAYMENT_ADDR = "payment.tourmesh.svc.cluster.local:50054";
+      },
+      /Service payment has no port 50054/,
+    ],
+    [
+      "a JWKS reader identity does not authorize",
+      (o) => {
+        find(o, "MeshTLSAuthentication", "identity-jwks-readers").spec.identities.shift();
+      },
+      /JWKS_URL=identity.tourmesh.svc.cluster.local:9456: Deployment identity does not authorize gateway/,
+    ],
+    // Outbound routes
+    [
+      "a route timeout shorter than the app's deadline",
+      (o) => {
+        find(o, "GRPCRoute", "payment-charge").metadata.annotations["timeout.linkerd.io/request"] = "1500ms";
+      },
+      /request timeout 1500ms is shorter than the app's 2000 ms deadline for \/tourmesh.payment.v1.PaymentService\/Charge/,
+    ],
+    [
+      "a route without a timeout",
+      (o) => {
+        delete find(o, "GRPCRoute", "identity").metadata.annotations["timeout.linkerd.io/request"];
+      },
+      /GRPCRoute identity: timeout.linkerd.io\/request is missing/,
+    ],
+    [
+      "retries on a route that carries a non-idempotent method",
+      (o) => {
+        find(o, "GRPCRoute", "identity").metadata.annotations["retry.linkerd.io/grpc"] = "unavailable";
+      },
+      /retries \/tourmesh.identity.v1.IdentityService\/SignIn, which is not idempotent/,
+    ],
+    [
+      "retries on other codes than UNAVAILABLE",
+      (o) => {
+        find(o, "GRPCRoute", "booking-idempotent").metadata.annotations["retry.linkerd.io/grpc"] =
+          "unavailable,internal";
+      },
+      /only "unavailable" is safe/,
+    ],
+    [
+      "an idempotent method no route retries",
+      (o) => {
+        find(o, "GRPCRoute", "catalog-idempotent").spec.rules[0].matches.splice(1, 1);
+      },
+      /no outbound route retries \/tourmesh.catalog.v1.CatalogService\/GetTour/,
+    ],
+    [
+      "a route naming a method the contract lacks",
+      (o) => {
+        find(o, "GRPCRoute", "review-idempotent").spec.rules[0].matches[0].method.method = "ListReview";
+      },
+      /ReviewService has no method ListReview/,
+    ],
+    [
+      "a ServiceProfile, which would turn the routes' annotations off",
+      (o) => {
+        o.push({
+          apiVersion: "linkerd.io/v1alpha2",
+          kind: "ServiceProfile",
+          metadata: { name: "payment" },
+          spec: {},
+        });
+      },
+      /a ServiceProfile turns off/,
+    ],
+    // Workloads
+    [
+      "a writable root filesystem",
+      (o) => {
+        (container(o, "gateway").securityContext as Anything).readOnlyRootFilesystem = false;
+      },
+      /Deployment gateway container gateway: root filesystem is writable/,
+    ],
+    [
+      "a container that may run as root",
+      (o) => {
+        delete (podSpec(o, "notification").securityContext as Anything).runAsNonRoot;
+      },
+      /Deployment notification container notification: may run as root/,
+    ],
+    [
+      "a missing memory limit",
+      (o) => {
+        delete (container(o, "booking").resources as Anything).limits.memory;
+      },
+      /no memory limits/,
+    ],
+    [
+      "a termination grace the drain does not fit in",
+      (o) => {
+        podSpec(o, "catalog-v2").terminationGracePeriodSeconds = 10;
+      },
+      /terminationGracePeriodSeconds 10 does not exceed its 12000 ms drain/,
+    ],
+    [
+      "a deadline longer than the route timeouts assume",
+      (o) => {
+        find(o, "ConfigMap", "gateway-config").data.GATEWAY_MAX_DEADLINE_MS = "30000";
+      },
+      /GATEWAY_MAX_DEADLINE_MS=30000 exceeds the 15000 ms the route timeouts assume/,
+    ],
+    [
+      "MESH_MODE off",
+      (o) => {
+        find(o, "ConfigMap", "review-config").data.MESH_MODE = "false";
+      },
+      /Deployment review container review: MESH_MODE is not "true"/,
+    ],
+    [
+      "a database URL in a ConfigMap",
+      (o) => {
+        find(o, "ConfigMap", "payment-config").data.DATABASE_URL =
+          "postgres://payment:secret@postgres:5432/payment";
+      },
+      /ConfigMap payment-config: DATABASE_URL belongs in a Secret/,
+    ],
+    [
+      "a password in plain env",
+      (o) => {
+        const env =
+          (find(o, "StatefulSet", "postgres").spec.template.spec.containers[0] as Container).env ?? [];
+        env.push({ name: "CATALOG_DB_PASSWORD", value: "hunter2" });
+      },
+      /CATALOG_DB_PASSWORD must come from a Secret/,
+    ],
+    [
+      "demo users in the cluster",
+      (o) => {
+        find(o, "ConfigMap", "identity-config").data.SEED_DEMO_USERS = "true";
+      },
+      /seeds demo users/,
+    ],
+    [
+      "an unpinned third-party image",
+      (o) => {
+        (find(o, "StatefulSet", "nats").spec.template.spec.containers[0] as Container).image = "nats:latest";
+      },
+      /image nats:latest is not pinned/,
+    ],
+    [
+      "a gRPC Service port without h2c",
+      (o) => {
+        delete find(o, "Service", "notification").spec.ports[0].appProtocol;
+      },
+      /Service notification: gRPC port 50054 is not declared kubernetes.io\/h2c/,
+    ],
+  ];
+
+  for (const [what, breakIt, expected] of cases) {
+    it(`catch ${what}`, () => {
+      const problems = problemsAfter(breakIt);
+      assert.ok(
+        problems.some((problem) => expected.test(problem)),
+        `expected a problem matching ${expected}, got:\n${problems.join("\n")}`,
+      );
+    });
+  }
+});
+
+describe("the authorization table", () => {
+  it("shows a caller added to payment", () => {
+    const objects = structuredClone(correct);
+    find(objects, "MeshTLSAuthentication", "payment-callers").spec.identities.push(
+      "review.tourmesh.serviceaccount.identity.linkerd.cluster.local",
+    );
+    assert.deepEqual(authorizationTable(objects)["GRPCRoute/payment-grpc-api"], [
+      "booking.tourmesh",
+      "review.tourmesh",
+    ]);
+  });
+});
+
+describe("durations", () => {
+  it("parse as the Gateway API writes them", () => {
+    assert.equal(parseDurationMs("15s"), 15_000);
+    assert.equal(parseDurationMs("2500ms"), 2_500);
+    assert.equal(parseDurationMs("1m30s"), 90_000);
+    assert.ok(Number.isNaN(parseDurationMs("15")));
+    assert.ok(Number.isNaN(parseDurationMs("1.5s")));
+  });
+});
+
+describe("the schemas", () => {
+  it("catch a core object of the wrong shape", () => {
+    const deployment = structuredClone(find(correct, "Deployment", "gateway")) as KubeObject & Anything;
+    deployment.spec.replicas = "two";
+    assert.match((validateWithModels(deployment) ?? []).join(), /replicas must be integer/);
+  });
+
+  it("catch a route of the wrong shape", () => {
+    const route = structuredClone(find(correct, "GRPCRoute", "catalog")) as KubeObject & Anything;
+    route.spec.rules[0].backendRefs[0].weight = -1;
+    assert.match((validateWithModels(route) ?? []).join(), /weight must be >= 0/);
+  });
+
+  it("catch an unknown field and a missing field in Linkerd resources", (t) => {
+    const validators = loadLinkerdCrdValidators();
+    if (!validators) {
+      t.skip("../shared/schemas/linkerd-crds is absent: Linkerd resources are not schema-validated here");
+      return;
+    }
+    const server = structuredClone(find(correct, "Server", "catalog-grpc")) as KubeObject & Anything;
+    server.spec.proxyProtocl = "gRPC";
+    assert.match((validateWithCrds(server, validators) ?? []).join(), /must NOT have additional properties/);
+    const policy = structuredClone(find(correct, "AuthorizationPolicy", "catalog-grpc-api")) as KubeObject &
+      Anything;
+    delete policy.spec.requiredAuthenticationRefs;
+    assert.match((validateWithCrds(policy, validators) ?? []).join(), /requiredAuthenticationRefs/);
+  });
+});
