@@ -149,7 +149,8 @@ export type Booking = Message<"tourmesh.booking.v1.Booking"> & {
   paymentId: string;
 
   /**
-   * Why payment failed; empty unless status is PAYMENT_FAILED.
+   * Why the booking did not go through: set when status is PAYMENT_FAILED,
+   * or CANCELLED because the tour sold out; empty otherwise.
    *
    * @generated from field: string failure_reason = 7;
    */
@@ -485,7 +486,8 @@ export enum BookingStatus {
   PAYMENT_FAILED = 3,
 
   /**
-   * Cancelled by the traveller; refunded and seats released.
+   * Cancelled by the traveller (refunded, seats released), or because the
+   * tour sold out before the booking's seats could be held.
    *
    * @generated from enum value: BOOKING_STATUS_CANCELLED = 4;
    */
@@ -519,6 +521,8 @@ export const BookingService: GenService<{
    * Books a tour: reserves seats, charges, confirms. Idempotent by
    * idempotency_key: the same key gives the same booking. When payment is
    * unavailable the booking is kept as PENDING_PAYMENT and settled later.
+   * When the tour has too few seats left: FAILED_PRECONDITION, and no
+   * booking is kept.
    *
    * @generated from rpc tourmesh.booking.v1.BookingService.CreateBooking
    */

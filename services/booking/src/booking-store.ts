@@ -1,0 +1,279 @@
+import { NotFoundError, type Pool } from "@tourmesh/platform";
+import {
+  type BookingEvent,
+  type BookingStatus,
+  newBookingState,
+  nextState,
+  type PendingWork,
+} from "./booking-state.js";
+import type { Booking, BookingPosition } from "./bookings.js";
+import type { Quote } from "./quote.js";
+
+interface BookingRow {
+  booking_id: string;
+  seq: string;
+  user_id: string;
+  idempotency_key: string;
+  tour_id: string;
+  travelers: number;
+  promo_code: string;
+  country_code: string;
+  currency: string;
+  unit_price_minor: string;
+  base_minor: string;
+  discount_minor: string;
+  discount_rate_bp: number;
+  tax_minor: string;
+  tax_rate_bp: number;
+  total_minor: string;
+  status: BookingStatus;
+  payment_id: string;
+  failure_reason: string;
+  work: PendingWork;
+  attempts: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A booking as stored, with its place in the work queue. */
+export interface StoredBooking extends Booking {
+  seq: number;
+  /** Attempts made at the current work. */
+  attempts: number;
+}
+
+const bookingColumns = `booking_id, seq, user_id, idempotency_key, tour_id, travelers, promo_code, country_code,
+  currency, unit_price_minor, base_minor, discount_minor, discount_rate_bp, tax_minor, tax_rate_bp, total_minor,
+  status, payment_id, failure_reason, work, attempts, created_at, updated_at`;
+
+function toBooking(row: BookingRow): StoredBooking {
+  const money = (minorUnits: string) => ({ currencyCode: row.currency, minorUnits: Number(minorUnits) });
+  const quote: Quote = {
+    tourId: row.tour_id,
+    travelers: row.travelers,
+    unitPrice: money(row.unit_price_minor),
+    base: money(row.base_minor),
+    discount: money(row.discount_minor),
+    tax: money(row.tax_minor),
+    total: money(row.total_minor),
+    discountRateBasisPoints: row.discount_rate_bp,
+    taxRateBasisPoints: row.tax_rate_bp,
+    promoCode: row.promo_code,
+    countryCode: row.country_code,
+  };
+  return {
+    bookingId: row.booking_id,
+    seq: Number(row.seq),
+    userId: row.user_id,
+    idempotencyKey: row.idempotency_key,
+    tourId: row.tour_id,
+    travelers: row.travelers,
+    quote,
+    status: row.status,
+    paymentId: row.payment_id,
+    failureReason: row.failure_reason,
+    work: row.work,
+    attempts: row.attempts,
+    createTime: row.created_at,
+    updateTime: row.updated_at,
+  };
+}
+
+export const bookingNotFound = (bookingId: string) =>
+  new NotFoundError(`booking ${bookingId} does not exist`, "booking_id");
+
+/** The bookings table, which is also the saga's log and the worker's queue. */
+export class BookingStore {
+  constructor(private readonly db: Pool) {}
+
+  async findByKey(userId: string, idempotencyKey: string): Promise<StoredBooking | undefined> {
+    const { rows } = await this.db.query<BookingRow>(
+      `SELECT ${bookingColumns} FROM bookings WHERE user_id = $1 AND idempotency_key = $2`,
+      [userId, idempotencyKey],
+    );
+    return rows[0] && toBooking(rows[0]);
+  }
+
+  /**
+   * Writes a new booking as PENDING_PAYMENT with its first settle attempt leased to the caller for `leaseMs`
+   * (the worker leaves it alone until then). When the user already has a booking with this key, nothing is
+   * written and that booking is returned instead: the unique key decides between concurrent requests.
+   */
+  async insert(
+    booking: { bookingId: string; userId: string; idempotencyKey: string; quote: Quote },
+    leaseMs: number,
+  ): Promise<{ booking: StoredBooking; created: boolean }> {
+    const { quote } = booking;
+    const inserted = await this.db.query<BookingRow>(
+      `INSERT INTO bookings (booking_id, user_id, idempotency_key, tour_id, travelers, promo_code, country_code,
+         currency, unit_price_minor, base_minor, discount_minor, discount_rate_bp, tax_minor, tax_rate_bp,
+         total_minor, status, work, attempts, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1,
+         now() + $18 * interval '1 millisecond')
+       ON CONFLICT (user_id, idempotency_key) DO NOTHING
+       RETURNING ${bookingColumns}`,
+      [
+        booking.bookingId,
+        booking.userId,
+        booking.idempotencyKey,
+        quote.tourId,
+        quote.travelers,
+        quote.promoCode,
+        quote.countryCode,
+        quote.unitPrice.currencyCode,
+        quote.unitPrice.minorUnits,
+        quote.base.minorUnits,
+        quote.discount.minorUnits,
+        quote.discountRateBasisPoints,
+        quote.tax.minorUnits,
+        quote.taxRateBasisPoints,
+        quote.total.minorUnits,
+        newBookingState.status,
+        newBookingState.work,
+        leaseMs,
+      ],
+    );
+    const row = inserted.rows[0];
+    if (row) return { booking: toBooking(row), created: true };
+    const existing = await this.findByKey(booking.userId, booking.idempotencyKey);
+    if (!existing) throw new Error(`booking key ${booking.idempotencyKey} conflicted but cannot be read`);
+    return { booking: existing, created: false };
+  }
+
+  /** One booking; with `userId`, only if it is that user's (anything else is NOT_FOUND, not a leak). */
+  async get(bookingId: string, userId?: string): Promise<StoredBooking> {
+    const { rows } = await this.db.query<BookingRow>(
+      `SELECT ${bookingColumns} FROM bookings WHERE booking_id = $1 AND ($2::text IS NULL OR user_id = $2)`,
+      [bookingId, userId ?? null],
+    );
+    const row = rows[0];
+    if (!row) throw bookingNotFound(bookingId);
+    return toBooking(row);
+  }
+
+  /** A page of the user's bookings, newest first, after `after`; plus whether another page follows. */
+  async list(
+    userId: string,
+    after: BookingPosition | undefined,
+    pageSize: number,
+  ): Promise<{ bookings: StoredBooking[]; more: boolean }> {
+    const { rows } = await this.db.query<BookingRow>(
+      `SELECT ${bookingColumns} FROM bookings
+        WHERE user_id = $1 AND ($2::bigint IS NULL OR seq < $2)
+        ORDER BY seq DESC
+        LIMIT $3`,
+      [userId, after?.seq ?? null, pageSize + 1],
+    );
+    return { bookings: rows.slice(0, pageSize).map(toBooking), more: rows.length > pageSize };
+  }
+
+  /**
+   * Applies a state-machine event to a booking. The decision is made on the state the caller holds (`known`,
+   * or a fresh read), and written with a compare-and-set on that state: one statement, no lock held across
+   * a round trip. If the booking changed meanwhile, the event is decided again on the fresh state. When the
+   * event leaves work to do, the work is leased to the caller for `leaseMs` (it carries it out at once; the
+   * worker takes it over if it cannot).
+   */
+  async apply(
+    bookingId: string,
+    event: BookingEvent,
+    { userId, leaseMs, known }: { userId?: string; leaseMs: number; known?: StoredBooking },
+  ): Promise<StoredBooking> {
+    let before = known ?? (await this.get(bookingId, userId));
+    let fresh = known === undefined;
+    for (;;) {
+      const after = nextState(before, event);
+      const unchanged =
+        after.status === before.status &&
+        after.paymentId === before.paymentId &&
+        after.failureReason === before.failureReason &&
+        after.work === before.work;
+      if (unchanged && fresh) return before;
+      if (!unchanged) {
+        const workChanged = after.work !== before.work || after.paymentId !== before.paymentId;
+        const { rows } = await this.db.query<BookingRow>(
+          `UPDATE bookings
+              SET status = $5, payment_id = $6, failure_reason = $7, work = $8,
+                  attempts = CASE WHEN $9 AND $8::text IS NOT NULL THEN 0 ELSE attempts END,
+                  next_attempt_at = CASE WHEN $8::text IS NULL THEN NULL
+                                         WHEN $9 THEN now() + $10 * interval '1 millisecond'
+                                         ELSE next_attempt_at END,
+                  updated_at = now()
+            WHERE booking_id = $1 AND status = $2 AND payment_id = $3 AND work IS NOT DISTINCT FROM $4
+            RETURNING ${bookingColumns}`,
+          [
+            bookingId,
+            before.status,
+            before.paymentId,
+            before.work,
+            after.status,
+            after.paymentId,
+            after.failureReason,
+            after.work,
+            workChanged,
+            leaseMs,
+          ],
+        );
+        if (rows[0]) return toBooking(rows[0]);
+      }
+      before = await this.get(bookingId, userId);
+      fresh = true;
+    }
+  }
+
+  /** Removes a booking whose seats could not be held in CreateBooking itself, so that nothing is left behind. */
+  async deleteUnsettled(bookingId: string): Promise<void> {
+    await this.db.query(
+      "DELETE FROM bookings WHERE booking_id = $1 AND status = 'PENDING_PAYMENT' AND payment_id = ''",
+      [bookingId],
+    );
+  }
+
+  /** Puts the booking's current work off by `delayMs` after an attempt that got no answer. */
+  async retryLater(bookingId: string, work: PendingWork, delayMs: number): Promise<StoredBooking> {
+    const { rows } = await this.db.query<BookingRow>(
+      `UPDATE bookings SET next_attempt_at = now() + $3 * interval '1 millisecond', updated_at = now()
+        WHERE booking_id = $1 AND work = $2
+        RETURNING ${bookingColumns}`,
+      [bookingId, work, delayMs],
+    );
+    return rows[0] ? toBooking(rows[0]) : this.get(bookingId);
+  }
+
+  /**
+   * Marks a compensation done. Guarded by the payment id it refunded: if a late charge was recorded
+   * meanwhile, the booking still owes its refund and keeps its work.
+   */
+  async compensated(bookingId: string, paymentId: string): Promise<StoredBooking> {
+    const { rows } = await this.db.query<BookingRow>(
+      `UPDATE bookings SET work = NULL, next_attempt_at = NULL, updated_at = now()
+        WHERE booking_id = $1 AND work = 'compensate' AND payment_id = $2
+        RETURNING ${bookingColumns}`,
+      [bookingId, paymentId],
+    );
+    return rows[0] ? toBooking(rows[0]) : this.get(bookingId);
+  }
+
+  /**
+   * Claims up to `limit` bookings whose work is due, leasing each for `leaseMs` and counting the attempt.
+   * SKIP LOCKED lets several replicas claim side by side without ever claiming the same booking.
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<StoredBooking[]> {
+    const { rows } = await this.db.query<BookingRow>(
+      `WITH due AS (
+         SELECT booking_id AS due_id FROM bookings
+          WHERE work IS NOT NULL AND next_attempt_at <= now()
+          ORDER BY next_attempt_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE bookings b
+          SET attempts = b.attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
+         FROM due
+        WHERE b.booking_id = due.due_id
+       RETURNING ${bookingColumns}`,
+      [limit, leaseMs],
+    );
+    return rows.map(toBooking);
+  }
+}

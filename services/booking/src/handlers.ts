@@ -1,0 +1,113 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type BookingSchema,
+  type BookingService,
+  BookingStatus as ProtoBookingStatus,
+  type QuoteSchema,
+} from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
+import { pageTokenCodec, type ServiceHandlers, type TokenVerifier } from "@tourmesh/platform";
+import type { BookingStatus } from "./booking-state.js";
+import type { BookingStore, StoredBooking } from "./booking-store.js";
+import {
+  checkBookingId,
+  checkCreateBooking,
+  checkListBookings,
+  checkQuoteRequest,
+  isBookingPosition,
+} from "./bookings.js";
+import type { Money, Quote } from "./quote.js";
+import type { BookingSaga } from "./saga.js";
+
+const pageTokens = pageTokenCodec(isBookingPosition);
+
+const bookingStatus: Record<BookingStatus, ProtoBookingStatus> = {
+  PENDING_PAYMENT: ProtoBookingStatus.PENDING_PAYMENT,
+  CONFIRMED: ProtoBookingStatus.CONFIRMED,
+  PAYMENT_FAILED: ProtoBookingStatus.PAYMENT_FAILED,
+  CANCELLED: ProtoBookingStatus.CANCELLED,
+};
+
+const toProtoMoney = (money: Money) => ({
+  currencyCode: money.currencyCode,
+  minorUnits: BigInt(money.minorUnits),
+});
+
+function toProtoQuote(quote: Quote): MessageInitShape<typeof QuoteSchema> {
+  return {
+    tourId: quote.tourId,
+    travelers: quote.travelers,
+    unitPrice: toProtoMoney(quote.unitPrice),
+    base: toProtoMoney(quote.base),
+    discount: toProtoMoney(quote.discount),
+    tax: toProtoMoney(quote.tax),
+    total: toProtoMoney(quote.total),
+    taxRateBasisPoints: quote.taxRateBasisPoints,
+    promoCode: quote.promoCode,
+    countryCode: quote.countryCode,
+  };
+}
+
+function toProtoBooking(booking: StoredBooking): MessageInitShape<typeof BookingSchema> {
+  return {
+    bookingId: booking.bookingId,
+    tourId: booking.tourId,
+    travelers: booking.travelers,
+    quote: toProtoQuote(booking.quote),
+    status: bookingStatus[booking.status],
+    paymentId: booking.paymentId,
+    failureReason: booking.failureReason,
+    createTime: timestampFromDate(booking.createTime),
+    updateTime: timestampFromDate(booking.updateTime),
+  };
+}
+
+/**
+ * BookingService over gRPC. Every method first authenticates the caller from the verified JWT (never from a
+ * request field), then checks the request; a booking of another user is NOT_FOUND, as if it did not exist.
+ */
+export function bookingHandlers(
+  store: BookingStore,
+  saga: BookingSaga,
+  verifier: TokenVerifier,
+  clock: () => Date = () => new Date(),
+): ServiceHandlers<typeof BookingService> {
+  return {
+    async quotePrice(request, context) {
+      await verifier.authenticate(context.metadata);
+      const quote = await saga.quote(checkQuoteRequest(request, clock()));
+      return { quote: toProtoQuote(quote) };
+    },
+
+    async createBooking(request, context) {
+      const caller = await verifier.authenticate(context.metadata);
+      const booking = await saga.create(caller.userId, checkCreateBooking(request), clock());
+      return { booking: toProtoBooking(booking) };
+    },
+
+    async getBooking(request, context) {
+      const caller = await verifier.authenticate(context.metadata);
+      checkBookingId(request.bookingId);
+      return { booking: toProtoBooking(await store.get(request.bookingId, caller.userId)) };
+    },
+
+    async listBookings(request, context) {
+      const caller = await verifier.authenticate(context.metadata);
+      const pageSize = checkListBookings(request);
+      const filters = { userId: caller.userId };
+      const after = pageTokens.decode(request.pageToken, filters);
+      const { bookings, more } = await store.list(caller.userId, after, pageSize);
+      const last = bookings.at(-1);
+      return {
+        bookings: bookings.map(toProtoBooking),
+        nextPageToken: more && last ? pageTokens.encode({ seq: last.seq }, filters) : "",
+      };
+    },
+
+    async cancelBooking(request, context) {
+      const caller = await verifier.authenticate(context.metadata);
+      checkBookingId(request.bookingId);
+      return { booking: toProtoBooking(await saga.cancel(caller.userId, request.bookingId)) };
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
+import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
+import { baseConfigSchema, configFields, runService, TokenVerifier } from "@tourmesh/platform";
+import { z } from "zod";
+import { BookingStore } from "./booking-store.js";
+import { bookingHandlers } from "./handlers.js";
+import { PollingWorker } from "./pending-work.js";
+import { BookingSaga } from "./saga.js";
+
+const { milliseconds } = configFields;
+const positive = z.coerce.number().int().min(1);
+
+await runService({
+  name: "booking",
+  config: baseConfigSchema.extend({
+    DATABASE_URL: z.url(),
+    CATALOG_ADDR: z.string().min(1),
+    PAYMENT_ADDR: z.string().min(1),
+    JWKS_URL: z.url(),
+    JWT_ISSUER: z.string().min(1),
+    JWT_AUDIENCE: z.string().min(1),
+    /** Deadline of one Charge call; past it the booking stays PENDING_PAYMENT and is retried. */
+    BOOKING_CHARGE_TIMEOUT_MS: milliseconds.min(1),
+    /** Deadline of one catalog call made by the saga. */
+    BOOKING_CATALOG_TIMEOUT_MS: milliseconds.min(1),
+    /** Settle attempts in all (the one in CreateBooking included) before the booking is PAYMENT_FAILED. */
+    BOOKING_PAYMENT_MAX_ATTEMPTS: positive,
+    /** Backoff between attempts: starts here, doubles, never exceeds the max; half of it is random. */
+    BOOKING_RETRY_BASE_MS: milliseconds.min(1),
+    BOOKING_RETRY_MAX_MS: milliseconds.min(1),
+    /** How often the worker looks for due bookings, and how many it claims at a time. */
+    BOOKING_WORKER_POLL_MS: milliseconds.min(1),
+    BOOKING_WORKER_BATCH: positive,
+    /** The circuit breaker around Charge: failures in a row that open it, and when it tries again. */
+    BOOKING_BREAKER_THRESHOLD: positive,
+    BOOKING_BREAKER_HALF_OPEN_MS: milliseconds.min(1),
+  }),
+  defaults: {
+    PORT: 50052,
+    METRICS_PORT: 9452,
+    DATABASE_URL: "postgres://postgres@127.0.0.1:5432/booking",
+    CATALOG_ADDR: "127.0.0.1:50051",
+    PAYMENT_ADDR: "127.0.0.1:50053",
+    JWKS_URL: "http://127.0.0.1:9456/.well-known/jwks.json",
+    JWT_ISSUER: "https://identity.tourmesh",
+    JWT_AUDIENCE: "tourmesh",
+    BOOKING_CHARGE_TIMEOUT_MS: 2_000,
+    BOOKING_CATALOG_TIMEOUT_MS: 2_000,
+    BOOKING_PAYMENT_MAX_ATTEMPTS: 8,
+    BOOKING_RETRY_BASE_MS: 1_000,
+    BOOKING_RETRY_MAX_MS: 60_000,
+    BOOKING_WORKER_POLL_MS: 500,
+    BOOKING_WORKER_BATCH: 20,
+    BOOKING_BREAKER_THRESHOLD: 5,
+    BOOKING_BREAKER_HALF_OPEN_MS: 5_000,
+  },
+  database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
+  routes(server, runtime) {
+    const { config, logger } = runtime;
+    const store = new BookingStore(runtime.db as NonNullable<typeof runtime.db>);
+    const saga = new BookingSaga(
+      store,
+      runtime.client(CatalogService, config.CATALOG_ADDR),
+      runtime.client(PaymentService, config.PAYMENT_ADDR),
+      {
+        chargeTimeoutMs: config.BOOKING_CHARGE_TIMEOUT_MS,
+        catalogTimeoutMs: config.BOOKING_CATALOG_TIMEOUT_MS,
+        schedule: {
+          baseDelayMs: config.BOOKING_RETRY_BASE_MS,
+          maxDelayMs: config.BOOKING_RETRY_MAX_MS,
+          maxAttempts: config.BOOKING_PAYMENT_MAX_ATTEMPTS,
+        },
+        breakerThreshold: config.BOOKING_BREAKER_THRESHOLD,
+        breakerHalfOpenAfterMs: config.BOOKING_BREAKER_HALF_OPEN_MS,
+      },
+      logger,
+    );
+    const verifier = new TokenVerifier({
+      jwksUrl: config.JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    });
+    server.add(BookingService, bookingHandlers(store, saga, verifier));
+
+    const worker = new PollingWorker(
+      store,
+      (booking) => saga.run(booking),
+      {
+        pollIntervalMs: config.BOOKING_WORKER_POLL_MS,
+        batchSize: config.BOOKING_WORKER_BATCH,
+        leaseMs: saga.leaseMs,
+      },
+      logger,
+    );
+    worker.start();
+    runtime.onShutdown(() => worker.stop());
+  },
+});

@@ -1,0 +1,282 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import {
+  type Payment,
+  type PaymentService,
+  PaymentStatus,
+} from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
+import {
+  AlreadyExistsError,
+  currentCallContext,
+  FailedPreconditionError,
+  type Logger,
+  NotFoundError,
+  type ServiceClient,
+} from "@tourmesh/platform";
+import {
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+} from "cockatiel";
+import { type BookingEvent, needsRefund } from "./booking-state.js";
+import type { BookingStore, StoredBooking } from "./booking-store.js";
+import {
+  type BookingRequest,
+  chargeKey,
+  isSameBookingRequest,
+  promoForNewBooking,
+  type QuoteRequest,
+  refundKey,
+} from "./bookings.js";
+import { priceQuote, type Quote } from "./quote.js";
+import { afterUnansweredAttempt, type RetrySchedule, retryDelayMs } from "./retry-schedule.js";
+
+export interface SagaOptions {
+  /** Deadline of one Charge (and Refund) call. */
+  chargeTimeoutMs: number;
+  /** Deadline of one catalog call. */
+  catalogTimeoutMs: number;
+  schedule: RetrySchedule;
+  /** The breaker around Charge opens after this many failures in a row... */
+  breakerThreshold: number;
+  /** ...and lets one trial call through after this long. */
+  breakerHalfOpenAfterMs: number;
+}
+
+/** Time kept back from CreateBooking's deadline to record an unanswered charge and answer. */
+const ANSWER_MARGIN_MS = 250;
+
+/** Statuses that say the request itself is wrong, not that the service failed: they do not trip the breaker. */
+const requestErrors = new Set([
+  Code.InvalidArgument,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.FailedPrecondition,
+  Code.PermissionDenied,
+  Code.Unauthenticated,
+  Code.OutOfRange,
+]);
+
+const isServiceFailure = (error: unknown) =>
+  !(error instanceof ConnectError && requestErrors.has(error.code));
+const hasCode = (error: unknown, code: Code) => error instanceof ConnectError && error.code === code;
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * The booking saga. Its log is the booking row: written PENDING_PAYMENT first, then seats are held (catalog
+ * ReserveSeats, reservation id = booking id), then the charge is made (payment Charge, idempotency key
+ * derived from the booking id) and the booking is CONFIRMED. A decline ends it PAYMENT_FAILED and gives the
+ * seats back. When a step gets no answer, the booking stays PENDING_PAYMENT and the worker repeats the steps
+ * later with backoff; since every step is idempotent by the booking id, a repeat never holds seats twice
+ * or charges twice, even when the unanswered call did go through.
+ */
+export class BookingSaga {
+  /** How long a settle or compensation attempt may take before another process may take it over. */
+  readonly leaseMs: number;
+  private readonly breaker: CircuitBreakerPolicy;
+
+  constructor(
+    private readonly store: BookingStore,
+    private readonly catalog: ServiceClient<typeof CatalogService>,
+    private readonly payment: ServiceClient<typeof PaymentService>,
+    private readonly options: SagaOptions,
+    private readonly logger: Logger,
+  ) {
+    this.leaseMs = options.chargeTimeoutMs * 2 + options.catalogTimeoutMs * 2 + 1_000;
+    this.breaker = circuitBreaker(handleWhen(isServiceFailure), {
+      halfOpenAfter: options.breakerHalfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(options.breakerThreshold),
+    });
+    this.breaker.onStateChange((state) =>
+      this.logger.warn({ circuit: CircuitState[state] }, "payment circuit breaker changed state"),
+    );
+  }
+
+  async quote(request: QuoteRequest): Promise<Quote> {
+    const tour = await this.getTour(request.tourId);
+    return priceQuote({ ...request, unitPrice: tour.price });
+  }
+
+  /** CreateBooking: replays the user's booking with this key, or makes one and runs its first settle attempt. */
+  async create(userId: string, request: BookingRequest, now: Date): Promise<StoredBooking> {
+    const existing = await this.store.findByKey(userId, request.idempotencyKey);
+    if (existing) return replay(existing, request);
+    const promo = promoForNewBooking(request, now);
+    const quote = await this.quote({ ...request, promo });
+    const { booking, created } = await this.store.insert(
+      {
+        bookingId: `bkg_${randomUUID().replaceAll("-", "")}`,
+        userId,
+        idempotencyKey: request.idempotencyKey,
+        quote,
+      },
+      this.leaseMs,
+    );
+    if (!created) return replay(booking, request);
+    return this.settle(booking, "request");
+  }
+
+  /**
+   * One settle attempt: hold the seats, charge, record the outcome. Run by CreateBooking for a new booking
+   * (where a sold-out tour removes the booking and fails the call) and by the worker for the retries.
+   */
+  async settle(booking: StoredBooking, runBy: "request" | "worker"): Promise<StoredBooking> {
+    try {
+      await this.catalog.reserveSeats(
+        { tourId: booking.tourId, seats: booking.travelers, reservationId: booking.bookingId },
+        { timeoutMs: this.options.catalogTimeoutMs },
+      );
+    } catch (error) {
+      if (!hasCode(error, Code.FailedPrecondition) && !hasCode(error, Code.NotFound))
+        return this.unanswered(booking, "holding the seats", error);
+      const reason = `no seats could be held: ${(error as ConnectError).rawMessage}`;
+      if (runBy === "request") {
+        await this.store.deleteUnsettled(booking.bookingId);
+        throw new FailedPreconditionError(reason);
+      }
+      return this.record(booking, { type: "sold_out", reason });
+    }
+
+    let payment: Payment | undefined;
+    try {
+      payment = (await this.breaker.execute(() => this.charge(booking))).payment;
+    } catch (error) {
+      return this.unanswered(booking, "charging", error);
+    }
+    if (!payment) return this.unanswered(booking, "charging", new Error("Charge answered without a payment"));
+    if (payment.status === PaymentStatus.DECLINED)
+      return this.record(booking, { type: "declined", reason: `payment declined: ${payment.declineReason}` });
+    return this.record(booking, { type: "charged", paymentId: payment.paymentId });
+  }
+
+  /** CancelBooking: ends the caller's booking and gives back what it held. */
+  async cancel(userId: string, bookingId: string): Promise<StoredBooking> {
+    const booking = await this.store.apply(bookingId, { type: "cancel" }, { userId, leaseMs: this.leaseMs });
+    return booking.work === "compensate" ? this.compensate(booking) : booking;
+  }
+
+  /**
+   * Gives the booking's seats back, then refunds its charge if it must not keep it. Seats go first so that
+   * others can book them even while payment is down. Both steps are idempotent, so a retry after a failure
+   * (or a second compensation after a late charge) is safe.
+   */
+  async compensate(booking: StoredBooking): Promise<StoredBooking> {
+    try {
+      await this.catalog
+        .releaseSeats({ reservationId: booking.bookingId }, { timeoutMs: this.options.catalogTimeoutMs })
+        .catch((error: unknown) => {
+          // No reservation: the seats were never held, so there is nothing to give back.
+          if (!hasCode(error, Code.NotFound)) throw error;
+        });
+      if (needsRefund(booking)) await this.refund(booking);
+      return await this.store.compensated(booking.bookingId, booking.paymentId);
+    } catch (error) {
+      const delayMs = retryDelayMs(this.options.schedule, booking.attempts);
+      this.logger.warn(
+        { booking_id: booking.bookingId, attempt: booking.attempts, retry_in_ms: delayMs, err: error },
+        "compensation failed; will retry",
+      );
+      return this.store.retryLater(booking.bookingId, "compensate", delayMs);
+    }
+  }
+
+  /** Carries out the work the worker claimed. */
+  run(booking: StoredBooking): Promise<StoredBooking> {
+    return booking.work === "settle" ? this.settle(booking, "worker") : this.compensate(booking);
+  }
+
+  /**
+   * Charges the booking's total. Inside CreateBooking the charge also leaves ANSWER_MARGIN_MS of the
+   * caller's deadline unused, so that an unanswered charge can still be recorded and the booking returned
+   * as PENDING_PAYMENT before the caller gives up.
+   */
+  private charge(booking: StoredBooking) {
+    const { total } = booking.quote;
+    const served = currentCallContext()?.deadline.getTime();
+    const timeoutMs =
+      served === undefined
+        ? this.options.chargeTimeoutMs
+        : Math.min(this.options.chargeTimeoutMs, served - Date.now() - ANSWER_MARGIN_MS);
+    return this.payment.charge(
+      {
+        idempotencyKey: chargeKey(booking.bookingId),
+        bookingId: booking.bookingId,
+        amount: { currencyCode: total.currencyCode, minorUnits: BigInt(total.minorUnits) },
+      },
+      { timeoutMs },
+    );
+  }
+
+  private async refund(booking: StoredBooking): Promise<void> {
+    try {
+      await this.payment.refund(
+        { paymentId: booking.paymentId, idempotencyKey: refundKey(booking.bookingId) },
+        { timeoutMs: this.options.chargeTimeoutMs },
+      );
+    } catch (error) {
+      if (isServiceFailure(error)) throw error;
+      // Payment refuses this refund for good (e.g. the payment is unknown or was refunded by another
+      // request); retrying cannot change that, so it is reported for a person to look at.
+      this.logger.error(
+        { booking_id: booking.bookingId, payment_id: booking.paymentId, err: error },
+        "refund refused; needs attention",
+      );
+    }
+  }
+
+  /** Records an outcome and, when it leaves a compensation to do, does it at once. */
+  private async record(booking: StoredBooking, event: BookingEvent): Promise<StoredBooking> {
+    const after = await this.store.apply(booking.bookingId, event, { leaseMs: this.leaseMs, known: booking });
+    return after.work === "compensate" ? this.compensate(after) : after;
+  }
+
+  /** A step got no answer: try again later, or, with the retry budget spent, fail the booking. */
+  private async unanswered(booking: StoredBooking, step: string, error: unknown): Promise<StoredBooking> {
+    const failedForGood = afterUnansweredAttempt(this.options.schedule, booking.attempts) === "give_up";
+    const delayMs = retryDelayMs(this.options.schedule, booking.attempts);
+    this.logger.warn(
+      {
+        booking_id: booking.bookingId,
+        attempt: booking.attempts,
+        step,
+        ...(failedForGood ? {} : { retry_in_ms: delayMs }),
+        err: describe(error),
+      },
+      failedForGood
+        ? "settle attempt unanswered; retry budget spent"
+        : "settle attempt unanswered; will retry",
+    );
+    if (failedForGood) {
+      return this.record(booking, {
+        type: "retries_exhausted",
+        reason: `gave up ${step} after ${booking.attempts} attempts: ${describe(error)}`,
+      });
+    }
+    const later = await this.store.retryLater(booking.bookingId, "settle", delayMs);
+    return later.work === "settle" ? later : this.record(later, { type: "attempt_unanswered" });
+  }
+
+  private async getTour(tourId: string): Promise<{ price: { currencyCode: string; minorUnits: number } }> {
+    try {
+      const { tour } = await this.catalog.getTour({ tourId }, { timeoutMs: this.options.catalogTimeoutMs });
+      if (!tour?.price) throw new Error(`catalog answered tour ${tourId} without a price`);
+      return { price: { currencyCode: tour.price.currencyCode, minorUnits: Number(tour.price.minorUnits) } };
+    } catch (error) {
+      if (hasCode(error, Code.NotFound)) throw new NotFoundError(`tour ${tourId} does not exist`, "tour_id");
+      throw error;
+    }
+  }
+}
+
+function replay(booking: StoredBooking, request: BookingRequest): StoredBooking {
+  if (!isSameBookingRequest(booking, request)) {
+    throw new AlreadyExistsError(
+      `idempotency key ${request.idempotencyKey} was already used for booking ${booking.bookingId} ` +
+        `(${booking.travelers} travellers on ${booking.tourId}); use a new key for a different booking`,
+    );
+  }
+  return booking;
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from "node:crypto";
+import { AlreadyExistsError, inTransaction, NotFoundError, type Pool } from "@tourmesh/platform";
+import type { ChargeOutcome } from "./faults.js";
+import {
+  type ChargeCommand,
+  type Payment,
+  type PaymentStatus,
+  refundDecision,
+  replayedCharge,
+} from "./payments.js";
+
+interface PaymentRow {
+  payment_id: string;
+  idempotency_key: string;
+  booking_id: string;
+  currency: string;
+  amount_minor: string;
+  status: PaymentStatus;
+  decline_reason: string;
+  refund_idempotency_key: string | null;
+  created_at: Date;
+  refunded_at: Date | null;
+}
+
+const paymentColumns = `payment_id, idempotency_key, booking_id, currency, amount_minor, status, decline_reason,
+  refund_idempotency_key, created_at, refunded_at`;
+
+function toPayment(row: PaymentRow): Payment {
+  return {
+    paymentId: row.payment_id,
+    idempotencyKey: row.idempotency_key,
+    bookingId: row.booking_id,
+    amount: { currencyCode: row.currency, minorUnits: Number(row.amount_minor) },
+    status: row.status,
+    declineReason: row.decline_reason,
+    createTime: row.created_at,
+    ...(row.refund_idempotency_key === null ? {} : { refundIdempotencyKey: row.refund_idempotency_key }),
+    ...(row.refunded_at === null ? {} : { refundTime: row.refunded_at }),
+  };
+}
+
+const UNIQUE_VIOLATION = "23505";
+
+/** The payments table: one row per charge key, refunded in place. */
+export class PaymentStore {
+  constructor(private readonly db: Pool) {}
+
+  /**
+   * Records a charge at most once per idempotency key. The insert and the unique key decide in one statement
+   * which of several concurrent charges with a key wins; the others read and replay the winner.
+   */
+  async charge(command: ChargeCommand, outcome: ChargeOutcome): Promise<Payment> {
+    const inserted = await this.db.query<PaymentRow>(
+      `INSERT INTO payments (payment_id, idempotency_key, booking_id, currency, amount_minor, status, decline_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING ${paymentColumns}`,
+      [
+        `pay_${randomUUID().replaceAll("-", "")}`,
+        command.idempotencyKey,
+        command.bookingId,
+        command.amount.currencyCode,
+        command.amount.minorUnits,
+        outcome.declined ? "declined" : "succeeded",
+        outcome.declined ? outcome.reason : "",
+      ],
+    );
+    const row = inserted.rows[0];
+    if (row) return toPayment(row);
+    const existing = await this.db.query<PaymentRow>(
+      `SELECT ${paymentColumns} FROM payments WHERE idempotency_key = $1`,
+      [command.idempotencyKey],
+    );
+    const existingRow = existing.rows[0];
+    if (!existingRow) throw new Error(`charge key ${command.idempotencyKey} conflicted but cannot be read`);
+    return replayedCharge(toPayment(existingRow), command);
+  }
+
+  async getPayment(paymentId: string): Promise<Payment> {
+    const { rows } = await this.db.query<PaymentRow>(
+      `SELECT ${paymentColumns} FROM payments WHERE payment_id = $1`,
+      [paymentId],
+    );
+    const row = rows[0];
+    if (!row) throw paymentNotFound(paymentId);
+    return toPayment(row);
+  }
+
+  /** Refunds a payment in full, once; the row lock serialises concurrent refunds of one payment. */
+  async refund(paymentId: string, idempotencyKey: string): Promise<Payment> {
+    return inTransaction(this.db, async (client) => {
+      const { rows } = await client.query<PaymentRow>(
+        `SELECT ${paymentColumns} FROM payments WHERE payment_id = $1 FOR UPDATE`,
+        [paymentId],
+      );
+      const row = rows[0];
+      if (!row) throw paymentNotFound(paymentId);
+      const payment = toPayment(row);
+      if (refundDecision(payment, idempotencyKey) === "replay") return payment;
+      const updated = await client
+        .query<PaymentRow>(
+          `UPDATE payments SET status = 'refunded', refund_idempotency_key = $2, refunded_at = now()
+            WHERE payment_id = $1
+            RETURNING ${paymentColumns}`,
+          [paymentId, idempotencyKey],
+        )
+        .catch((error: { code?: string }) => {
+          if (error.code !== UNIQUE_VIOLATION) throw error;
+          throw new AlreadyExistsError(
+            `refund idempotency key ${idempotencyKey} was already used to refund another payment`,
+          );
+        });
+      return toPayment(updated.rows[0] as PaymentRow);
+    });
+  }
+}
+
+const paymentNotFound = (paymentId: string) =>
+  new NotFoundError(`payment ${paymentId} does not exist`, "payment_id");
