@@ -1,42 +1,119 @@
-// `npm run demo`: starts the services that exist so far on their standard ports, shows a first call, and
-// keeps them running until Ctrl-C.
+// `npm run demo`: the whole local stack on its standard ports, a scripted scenario through the gateway that
+// prints what happens, then the services keep running until Ctrl-C, which stops everything started here.
+//   DEMO_VERBOSE=1 npm run demo   also prints every call's log line
+import { createClient as createConnectClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import type { Money } from "@tourmesh/gen/tourmesh/common/v1/money_pb.js";
+import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
+import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
 import { createClient } from "@tourmesh/platform";
-import { startServiceProcess } from "@tourmesh/platform/testing";
+import { ensureInfrastructure } from "./stack/infrastructure.js";
+import { stackServices } from "./stack/services.js";
+import { Supervisor } from "./stack/supervisor.js";
 
-const catalogPort = Number(process.env.CATALOG_PORT ?? 50051);
-const catalog = await startServiceProcess("services/catalog/src/main.ts", {
-  PORT: String(catalogPort),
-  METRICS_PORT: "9451",
-  OTEL_SERVICE_NAME: "catalog",
-});
-console.log(
-  `catalog serving gRPC on 127.0.0.1:${catalog.grpcPort}, metrics on http://127.0.0.1:${catalog.metricsPort}/metrics\n`,
+const verbose = process.env.DEMO_VERBOSE === "1";
+const started = performance.now();
+const say = (line = "") => process.stdout.write(`${line}\n`);
+const money = (amount: Money | undefined) =>
+  `${(Number(amount?.minorUnits ?? 0n) / 100).toFixed(2)} ${amount?.currencyCode ?? ""}`;
+
+const infrastructure = await ensureInfrastructure(".tourmesh");
+for (const what of infrastructure.started) say(`started ${what}`);
+
+const supervisor = new Supervisor(
+  { LOG_LEVEL: "info" },
+  undefined,
+  (_service, line) => !verbose && line.includes('"msg":"handled"') && !line.includes('"level":"error"'),
+);
+let stopping = false;
+async function stopEverything(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say("\nstopping every service (they drain first) ...");
+    await supervisor.stop();
+    infrastructure.stop();
+  }
+  process.exit(code);
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopEverything(0));
+
+const running = stackServices.map((service, index) => supervisor.start(service, index));
+await Promise.all(running.map((service) => service.ready()));
+say(
+  `\nall ${running.length} services are serving (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
 );
 
-const client = createClient(CatalogService, `127.0.0.1:${catalog.grpcPort}`, { retries: true });
-const { tours } = await client.listTours({ destination: "Paris" });
-console.log("ListTours(destination: Paris):");
-for (const tour of tours) {
-  const price = `${(Number(tour.price?.minorUnits ?? 0n) / 100).toFixed(2)} ${tour.price?.currencyCode}`;
-  console.log(
-    `  ${tour.tourId.padEnd(26)} ${tour.title.padEnd(24)} ${price.padStart(10)}  ${tour.seatsAvailable} seats`,
+try {
+  const gateway = createConnectTransport({ baseUrl: "http://127.0.0.1:8080", httpVersion: "1.1" });
+  const identity = createConnectClient(IdentityService, gateway);
+  const catalog = createConnectClient(CatalogService, gateway);
+  const booking = createConnectClient(BookingService, gateway);
+
+  const { accessToken, expiresIn } = await identity.signIn({ username: "alice", password: "tourmesh-demo" });
+  say(`1. alice signs in: a JWT valid for ${expiresIn} s`);
+  const asAlice = { headers: { authorization: `Bearer ${accessToken}` } };
+
+  const { tours } = await catalog.listTours({ destination: "Paris", availableOnly: true });
+  say(`2. she browses Paris: ${tours.length} tours, e.g.`);
+  for (const tour of tours.slice(0, 3))
+    say(`     ${tour.title.padEnd(24)} ${money(tour.price)}  ${tour.seatsAvailable} seats`);
+
+  const tourId = tours[0]?.tourId ?? "tour_paris_louvre";
+  const { quote } = await booking.quotePrice(
+    { tourId, travelers: 6, promoCode: "WELCOME5", countryCode: "DE" },
+    asAlice,
   );
+  say(
+    `3. a quote for 6 travellers from Germany with WELCOME5: base ${money(quote?.base)} − discount ${money(quote?.discount)}` +
+      ` + VAT ${money(quote?.tax)} = ${money(quote?.total)}`,
+  );
+
+  const created = await booking.createBooking(
+    { idempotencyKey: `demo-${Date.now()}`, tourId, travelers: 2, countryCode: "FR" },
+    asAlice,
+  );
+  say(
+    `4. she books 2 seats: ${created.booking?.bookingId} is ${BookingStatus[created.booking?.status ?? 0]}`,
+  );
+  say(`   first confirmed booking ${((performance.now() - started) / 1000).toFixed(1)} s after start`);
+
+  const payment = createClient(PaymentFaultService, "127.0.0.1:50053", { retries: true });
+  await payment.setFaults({ outage: true });
+  const whileDown = await booking.createBooking(
+    { idempotencyKey: `demo-down-${Date.now()}`, tourId, travelers: 1, countryCode: "FR" },
+    asAlice,
+  );
+  say(`5. payment goes down; another booking is kept as ${BookingStatus[whileDown.booking?.status ?? 0]}`);
+  await payment.setFaults({ outage: false });
+  const bookingId = whileDown.booking?.bookingId ?? "";
+  let status = whileDown.booking?.status;
+  for (let waited = 0; status === BookingStatus.PENDING_PAYMENT && waited < 30_000; waited += 500) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    status = (await booking.getBooking({ bookingId }, asAlice)).booking?.status;
+  }
+  say(`   payment is back; the retrying worker settled it: ${BookingStatus[status ?? 0]}`);
+  payment.close();
+
+  const { bookings } = await booking.listBookings({ pageSize: 10 }, asAlice);
+  say(
+    `6. alice's bookings: ${bookings.map((item) => `${item.bookingId} ${BookingStatus[item.status]}`).join(", ")}`,
+  );
+} catch (error) {
+  say(`\nthe scenario failed: ${String(error)}`);
+  await stopEverything(1);
 }
-client.close();
 
-console.log(`
-Try it yourself (reflection: no .proto files needed):
-  npx buf curl --protocol grpc --http2-prior-knowledge --list-services http://127.0.0.1:${catalog.grpcPort}
-  npx buf curl --protocol grpc --http2-prior-knowledge -d '{"destination":"Rome"}' \\
-    http://127.0.0.1:${catalog.grpcPort}/tourmesh.catalog.v1.CatalogService/ListTours
-  grpcurl -plaintext -d '{"tour_id":"tour_paris_louvre"}' 127.0.0.1:${catalog.grpcPort} tourmesh.catalog.v1.CatalogService/GetTour
+say(`
+Where to look:
+  gateway (Connect, gRPC-Web, gRPC; HTTP/1.1 and h2c)  http://127.0.0.1:8080
+  metrics  ${stackServices.map((service) => `${service.name} http://127.0.0.1:${service.metricsPort}/metrics`).join("\n           ")}
+  JWKS     http://127.0.0.1:9456/.well-known/jwks.json
 
-Ctrl-C stops everything.`);
+  curl -s -H 'content-type: application/json' -d '{"destination":"Rome"}' \\
+    http://127.0.0.1:8080/tourmesh.catalog.v1.CatalogService/ListTours
+  npx buf curl --protocol grpc --http2-prior-knowledge -d '{"tour_id":"tour_paris_louvre"}' \\
+    http://127.0.0.1:50051/tourmesh.catalog.v1.CatalogService/GetTour
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, async () => {
-    await catalog.stop("SIGTERM");
-    process.exit(0);
-  });
-}
+The services keep running; Ctrl-C stops everything.`);

@@ -1,0 +1,135 @@
+import { createContextValues } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ServerReflection } from "@tourmesh/gen/grpc/reflection/v1/reflection_pb.js";
+import { Health } from "@tourmesh/gen/health/v1/health_pb.js";
+import { createClient, type GrpcMetrics, type Logger, TokenVerifier } from "@tourmesh/platform";
+import type { GatewayConfig } from "./config.js";
+import {
+  clientAddress,
+  corsHeaders,
+  type EdgeRequest,
+  edgeRequestKey,
+  REQUEST_ID_HEADER,
+  requestIdOf,
+} from "./edge-request.js";
+import { type ForwardingClient, routeExposedServices } from "./forwarding.js";
+import { guard } from "./guard.js";
+import { GatewayHealth } from "./health.js";
+import { createDualProtocolServer, type NodeRequest, type NodeResponse } from "./listener.js";
+import { observe } from "./observe.js";
+import { accessByProcedure, exposedServices } from "./public-api.js";
+import { RateLimiter } from "./rate-limit.js";
+import { reflectionImplementation } from "./reflection.js";
+
+export interface RunningGateway {
+  port: number;
+  /**
+   * Health turns NOT_SERVING, and after `delayMs` (for probes and load balancers to notice) the listener
+   * closes; calls in flight get up to `graceMs` to finish, then every connection is closed.
+   */
+  drain(options: { delayMs: number; graceMs: number }): Promise<void>;
+}
+
+/**
+ * The edge: one port that speaks Connect (JSON and binary), gRPC-Web and gRPC, over HTTP/1.1 and h2c alike
+ * (see listener.ts).
+ * Every exposed call is rate-limited, authenticated when it must be, given a capped deadline, traced, logged,
+ * counted and forwarded over gRPC to the internal service that owns it.
+ */
+export async function startGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  metrics: GrpcMetrics,
+): Promise<RunningGateway> {
+  const clients: Array<{ close(): void }> = [];
+  const clientOf = (exposed: (typeof exposedServices)[number]): ForwardingClient => {
+    const client = createClient(exposed.service, config[exposed.peer], {
+      metrics,
+      retries: !config.MESH_MODE,
+      defaultTimeoutMs: config.GATEWAY_DEFAULT_DEADLINE_MS,
+    });
+    clients.push(client);
+    return client as unknown as ForwardingClient;
+  };
+
+  const health = new GatewayHealth(exposedServices.map(({ service }) => service.typeName));
+  const reflected = [...exposedServices.map(({ service }) => service), Health, ServerReflection];
+  const access = new Map(accessByProcedure(exposedServices));
+  access.set(`/${ServerReflection.typeName}/${ServerReflection.method.serverReflectionInfo.name}`, "public");
+
+  const edgeRequests = new WeakMap<NodeRequest, EdgeRequest>();
+  const handleRpc = connectNodeAdapter({
+    readMaxBytes: config.GATEWAY_MAX_REQUEST_BYTES,
+    // Every request reaches the adapter through handleRequest below, which records its EdgeRequest first.
+    contextValues: (request) => {
+      const edge = edgeRequests.get(request);
+      if (edge === undefined) throw new Error("a request reached the RPC handler without passing the edge");
+      return createContextValues().set(edgeRequestKey, edge);
+    },
+    interceptors: [
+      observe({ logger, metrics, quiet: new Set([Health.typeName, ServerReflection.typeName]) }),
+      guard({
+        access,
+        verifier: new TokenVerifier({
+          jwksUrl: config.JWKS_URL,
+          issuer: config.JWT_ISSUER,
+          audience: config.JWT_AUDIENCE,
+        }),
+        perClient: new RateLimiter(
+          { ratePerSecond: config.RATE_LIMIT_PER_IP_RPS, burst: config.RATE_LIMIT_PER_IP_BURST },
+          config.RATE_LIMIT_MAX_TRACKED,
+        ),
+        perUser: new RateLimiter(
+          { ratePerSecond: config.RATE_LIMIT_PER_USER_RPS, burst: config.RATE_LIMIT_PER_USER_BURST },
+          config.RATE_LIMIT_MAX_TRACKED,
+        ),
+      }),
+    ],
+    routes(router) {
+      routeExposedServices(router, exposedServices, clientOf, {
+        defaultMs: config.GATEWAY_DEFAULT_DEADLINE_MS,
+        maxMs: config.GATEWAY_MAX_DEADLINE_MS,
+      });
+      router.service(Health, health.implementation());
+      router.service(ServerReflection, reflectionImplementation(reflected));
+    },
+  });
+
+  const handleRequest = (request: NodeRequest, response: NodeResponse) => {
+    const edge: EdgeRequest = {
+      requestId: requestIdOf(request.headers[REQUEST_ID_HEADER]),
+      clientIp: clientAddress(
+        request.socket.remoteAddress,
+        request.headers["x-forwarded-for"],
+        config.TRUSTED_PROXY_HOPS,
+      ),
+    };
+    edgeRequests.set(request, edge);
+    response.setHeader(REQUEST_ID_HEADER, edge.requestId);
+    const preflight =
+      request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined;
+    const origin = request.headers.origin;
+    for (const [name, value] of Object.entries(corsHeaders(origin, config.CORS_ALLOWED_ORIGINS, preflight))) {
+      response.setHeader(name, value);
+    }
+    if (preflight) {
+      response.writeHead(204).end();
+      return;
+    }
+    handleRpc(request, response);
+  };
+
+  const server = createDualProtocolServer(handleRequest);
+  const port = await server.listen(config.PORT);
+  return {
+    port,
+    async drain({ delayMs, graceMs }) {
+      health.drain();
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (!(await server.close(graceMs))) {
+        logger.warn({ grace_ms: graceMs }, "calls still in flight after the grace period; cutting off");
+      }
+      for (const client of clients) client.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { RetryInfoSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
+import { bearerToken, type TokenVerifier } from "@tourmesh/platform";
+import { edgeRequestKey } from "./edge-request.js";
+import type { Access } from "./public-api.js";
+import type { RateLimiter } from "./rate-limit.js";
+
+export interface GuardOptions {
+  /** Access per procedure path; a procedure not in it passes unguarded: health, and what is not routed. */
+  access: ReadonlyMap<string, Access>;
+  verifier: TokenVerifier;
+  perClient: RateLimiter;
+  perUser: RateLimiter;
+}
+
+/**
+ * RESOURCE_EXHAUSTED with when to retry, both as a google.rpc.RetryInfo detail (for gRPC and Connect
+ * clients) and as a Retry-After header in whole seconds (for curl and HTTP tooling).
+ */
+function rateLimited(retryAfterMs: number, limited: "client address" | "user"): ConnectError {
+  return new ConnectError(
+    `too many requests from this ${limited}; retry in ${retryAfterMs} ms`,
+    Code.ResourceExhausted,
+    { "retry-after": String(Math.ceil(retryAfterMs / 1000)) },
+    [
+      {
+        desc: RetryInfoSchema,
+        value: {
+          retryDelay: {
+            seconds: BigInt(Math.floor(retryAfterMs / 1000)),
+            nanos: (retryAfterMs % 1000) * 1_000_000,
+          },
+        },
+      },
+    ],
+  );
+}
+
+/**
+ * The edge's checks, in order: the client address's rate limit (so that floods without a token are
+ * throttled too), then for `signed-in` methods the bearer token (verified against identity's JWKS:
+ * UNAUTHENTICATED otherwise), then the user's own rate limit. The token stays in the headers: the internal
+ * service verifies it again.
+ */
+export function guard({ access, verifier, perClient, perUser }: GuardOptions): Interceptor {
+  return (next) => async (request) => {
+    const level = access.get(`/${request.service.typeName}/${request.method.name}`);
+    if (level === undefined) return next(request);
+    const edge = request.contextValues.get(edgeRequestKey);
+    const clientWait = perClient.take(edge.clientIp);
+    if (clientWait > 0) throw rateLimited(clientWait, "client address");
+    if (level === "signed-in") {
+      const caller = await verifier.verify(bearerToken(request.header.get("authorization") ?? undefined));
+      edge.userId = caller.userId;
+      const userWait = perUser.take(caller.userId);
+      if (userWait > 0) throw rateLimited(userWait, "user");
+    }
+    return next(request);
+  };
+}

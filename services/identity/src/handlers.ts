@@ -1,0 +1,41 @@
+import type { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
+import type { HttpRoute, ServiceHandlers } from "@tourmesh/platform";
+import { issueAccessToken, type TokenSettings } from "./access-tokens.js";
+import { authenticate, checkSignIn } from "./sign-in.js";
+import { publicJwks, type SigningKey } from "./signing-keys.js";
+import type { UserStore } from "./user-store.js";
+
+export interface IdentityDependencies {
+  users: UserStore;
+  /** Signs every new token. */
+  signingKey: SigningKey;
+  tokens: TokenSettings;
+  /** A hash of a random password, checked for unknown users so that they take as long as known ones. */
+  dummyHash: string;
+}
+
+/** IdentityService over gRPC: checks the request, checks the credentials, signs a token. */
+export function identityHandlers(deps: IdentityDependencies): ServiceHandlers<typeof IdentityService> {
+  return {
+    async signIn(request) {
+      checkSignIn(request);
+      const found = await deps.users.findByUsername(request.username);
+      const user = await authenticate(found, request.password, deps.dummyHash);
+      const { token, expiresIn } = await issueAccessToken(deps.signingKey, user, deps.tokens);
+      return { accessToken: token, expiresIn, tokenType: "Bearer" };
+    },
+  };
+}
+
+/**
+ * GET /.well-known/jwks.json: the public keys. Cached briefly: verifiers that honour the header see a new key
+ * within a minute, and the platform TokenVerifier refetches at once when a token names a key it lacks.
+ */
+export function jwksRoute(keys: readonly SigningKey[]): HttpRoute {
+  const body = JSON.stringify(publicJwks(keys));
+  return (_request, response) => {
+    response
+      .writeHead(200, { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=60" })
+      .end(body);
+  };
+}

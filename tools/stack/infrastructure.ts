@@ -1,0 +1,118 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+
+/** True when something accepts TCP connections on host:port. */
+export function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+async function waitUntilReachable(name: string, port: number, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await reachable("127.0.0.1", port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${name} did not come up on 127.0.0.1:${port}`);
+}
+
+function findExecutable(candidates: string[]): string | undefined {
+  return candidates.find((candidate) => existsSync(candidate));
+}
+
+/** The binaries of the newest PostgreSQL installed from Debian's packages, if any. */
+function postgresBinaries(): string | undefined {
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return undefined;
+  const newest = readdirSync(root).sort((a, b) => Number(b) - Number(a))[0];
+  return newest ? join(root, newest, "bin") : undefined;
+}
+
+export interface Infrastructure {
+  /** What was started here (empty when both were already running). */
+  started: string[];
+  stop(): void;
+}
+
+/**
+ * Makes sure PostgreSQL (127.0.0.1:5432) and NATS with JetStream (127.0.0.1:4222) are there: reuses them when
+ * reachable, otherwise starts a private one under `.tourmesh/` from the installed server, or says what to install.
+ */
+export async function ensureInfrastructure(stateDir: string): Promise<Infrastructure> {
+  const children: Array<{ name: string; kill(): void }> = [];
+  const started: string[] = [];
+
+  if (!(await reachable("127.0.0.1", 5432))) {
+    const bin = postgresBinaries();
+    if (!bin) {
+      throw new Error(
+        "PostgreSQL is not running on 127.0.0.1:5432 and no server is installed: install one " +
+          "(Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) or start yours.",
+      );
+    }
+    const dataDir = join(stateDir, "postgres");
+    if (!existsSync(join(dataDir, "PG_VERSION"))) {
+      mkdirSync(dataDir, { recursive: true });
+      await run(join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust"]);
+    }
+    const server = spawn(
+      join(bin, "postgres"),
+      ["-D", dataDir, "-h", "127.0.0.1", "-p", "5432", "-k", dataDir],
+      {
+        stdio: "ignore",
+      },
+    );
+    children.push({ name: "postgres", kill: () => server.kill("SIGINT") });
+    await waitUntilReachable("PostgreSQL", 5432);
+    started.push(`PostgreSQL (data in ${dataDir})`);
+  }
+
+  if (!(await reachable("127.0.0.1", 4222))) {
+    const nats = findExecutable([
+      "/usr/sbin/nats-server",
+      "/usr/bin/nats-server",
+      "/usr/local/bin/nats-server",
+    ]);
+    if (!nats) {
+      throw new Error(
+        "NATS is not running on 127.0.0.1:4222 and nats-server is not installed: install it " +
+          "(Debian/Ubuntu: apt-get install nats-server; macOS: brew install nats-server) or start yours with -js.",
+      );
+    }
+    const storeDir = join(stateDir, "nats");
+    mkdirSync(storeDir, { recursive: true });
+    const server = spawn(nats, ["-a", "127.0.0.1", "-p", "4222", "-js", "-sd", storeDir], {
+      stdio: "ignore",
+    });
+    children.push({ name: "nats", kill: () => server.kill("SIGTERM") });
+    await waitUntilReachable("NATS", 4222);
+    started.push(`NATS with JetStream (store in ${storeDir})`);
+  }
+
+  return {
+    started,
+    stop() {
+      for (const child of children.reverse()) child.kill();
+    },
+  };
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: "ignore" });
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)),
+    );
+    child.once("error", reject);
+  });
+}
