@@ -12,19 +12,11 @@ import { type Booking, BookingService, BookingStatus } from "@tourmesh/gen/tourm
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import {
   createTestDatabase,
+  rejection,
   type ServiceProcess,
   startServiceProcess,
   type TestDatabase,
 } from "@tourmesh/platform/testing";
-
-async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  assert.fail("the call succeeded");
-}
 
 describe("booking through the gateway", () => {
   const databases: TestDatabase[] = [];

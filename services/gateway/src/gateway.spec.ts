@@ -39,6 +39,7 @@ import {
 } from "@tourmesh/platform";
 import {
   createTestDatabase,
+  rejection,
   type ServiceProcess,
   startServiceProcess,
   type TestDatabase,
@@ -63,15 +64,6 @@ function callOptions(address: string, token?: string, extra: CallOptions = {}): 
       ...(extra.headers as Record<string, string> | undefined),
     },
   };
-}
-
-async function rejection(call: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await call;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  assert.fail("the call succeeded");
 }
 
 interface HttpAnswer {

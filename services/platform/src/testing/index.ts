@@ -1,4 +1,10 @@
-export { type CallFailure, callFailure } from "./call-failure.js";
+export { type CallFailure, callFailure, rejection } from "./call-failure.js";
 export { type ServiceProcess, startServiceProcess } from "./service-process.js";
 export { createTestDatabase, type TestDatabase } from "./test-database.js";
+export {
+  startTestNatsServer,
+  type TestEventStreams,
+  type TestNatsServer,
+  testEventStreams,
+} from "./test-events.js";
 export { startTestTokenIssuer, type TestTokenIssuer } from "./test-tokens.js";
