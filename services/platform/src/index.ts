@@ -5,6 +5,42 @@ export { bearerToken, type Caller, TokenVerifier, type TokenVerifierOptions } fr
 export { type CallContext, currentCallContext } from "./call-context.js";
 export { type BaseConfig, baseConfigSchema, ConfigError, configFields, loadConfig } from "./config.js";
 export * from "./errors.js";
+export { type EventsConfig, eventsConfigSchema } from "./events/config.js";
+export {
+  type ConsumerOptions,
+  EventConsumer,
+  type EventContext,
+  type EventHandler,
+  type InboxEventContext,
+  type RetryLater,
+  redeliveryDelayMs,
+  retryLater,
+} from "./events/consumer.js";
+export {
+  DeadLetterForwarder,
+  deadLetterHeader,
+  deadLetterSubject,
+  redriveDeadLetters,
+} from "./events/dead-letters.js";
+export {
+  type EventAttributes,
+  eventHeader,
+  eventHeaders,
+  MESSAGE_ID_HEADER,
+  type NewEvent,
+  PROTOBUF_CONTENT_TYPE,
+  readEventAttributes,
+} from "./events/envelope.js";
+export { EventMetrics } from "./events/event-metrics.js";
+export { migrateInbox, migrateOutbox } from "./events/event-tables.js";
+export { EventsRuntime, type EventsRuntimeOptions } from "./events/events-runtime.js";
+export { OutboxRelay, type OutboxRelayOptions, recordEvent } from "./events/outbox.js";
+export {
+  type EventStreams,
+  ensureStreams,
+  eventStreams,
+  maxDeliveriesAdvisorySubject,
+} from "./events/streams.js";
 export {
   type CallOptions,
   type ClientOptions,

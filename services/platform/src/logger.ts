@@ -1,14 +1,14 @@
 import { trace } from "@opentelemetry/api";
-import { type Logger, pino } from "pino";
+import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger };
 
 /**
  * JSON logs to stdout; each line carries the service name and the trace and span of the current call.
  * Writes are asynchronous so that lines written under load go out in batches instead of one syscall each;
- * pino flushes what is buffered when the process exits.
+ * pino flushes what is buffered when the process exits. Tests may pass another destination to read the lines.
  */
-export function createLogger(service: string, level: string): Logger {
+export function createLogger(service: string, level: string, destination?: DestinationStream): Logger {
   return pino(
     {
       level,
@@ -22,6 +22,6 @@ export function createLogger(service: string, level: string): Logger {
         return { trace_id: traceId, span_id: spanId };
       },
     },
-    pino.destination({ dest: 1, sync: false }),
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

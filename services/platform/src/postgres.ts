@@ -31,14 +31,20 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 /**
  * Applies the service's pending SQL migrations (files named `NNN_what.sql` with `-- Up Migration` and
  * `-- Down Migration` sections). node-pg-migrate holds an advisory lock, so replicas starting together
- * migrate once.
+ * migrate once. Each set of migrations keeps its own table: the service's own in `pgmigrations`, the
+ * platform's (outbox, inbox) in theirs, so a service never copies the platform's DDL.
  */
-export async function migrate(databaseUrl: string, migrationsDir: URL, logger: Logger): Promise<void> {
+export async function migrate(
+  databaseUrl: string,
+  migrationsDir: URL,
+  logger: Logger,
+  migrationsTable = "pgmigrations",
+): Promise<void> {
   await runner({
     databaseUrl,
     dir: fileURLToPath(migrationsDir),
     direction: "up",
-    migrationsTable: "pgmigrations",
+    migrationsTable,
     checkOrder: true,
     log: (message) => logger.debug({ component: "migrations" }, message),
   });

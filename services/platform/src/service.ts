@@ -2,6 +2,11 @@ import type { Server as HttpServer } from "node:http";
 import type { DescService } from "@bufbuild/protobuf";
 import type { z } from "zod";
 import { type BaseConfig, type baseConfigSchema, loadConfig } from "./config.js";
+import { eventsConfigSchema } from "./events/config.js";
+import type { ConsumerOptions, EventConsumer, EventContext, InboxEventContext } from "./events/consumer.js";
+import { EventMetrics } from "./events/event-metrics.js";
+import { migrateInbox, migrateOutbox } from "./events/event-tables.js";
+import { EventsRuntime } from "./events/events-runtime.js";
 import { createClient, type ServiceClient } from "./grpc-client.js";
 import { GrpcServer } from "./grpc-server.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -20,6 +25,12 @@ export interface ServiceRuntime<Config> {
   client<S extends DescService>(service: S, address: string): ServiceClient<S>;
   /** Work to do on shutdown, after the server has drained and before the pool closes. */
   onShutdown(stop: () => Promise<void>): void;
+  /**
+   * Registers a durable consumer of events (the service must declare `events`). Add handlers with `.on(schema,
+   * handler)`; with the inbox (the default) each handler gets the transaction that marks the event handled.
+   */
+  consume(options: ConsumerOptions & { inbox?: true }): EventConsumer<InboxEventContext>;
+  consume(options: ConsumerOptions & { inbox: false }): EventConsumer<EventContext>;
 }
 
 export interface ServiceDefinition<Schema extends z.ZodObject> {
@@ -33,6 +44,12 @@ export interface ServiceDefinition<Schema extends z.ZodObject> {
   database?: { url: (config: z.output<Schema>) => string; migrations: URL };
   /** Adds the gRPC services to the server. */
   routes(server: GrpcServer, runtime: ServiceRuntime<z.output<Schema>>): void | Promise<void>;
+  /**
+   * Events on NATS JetStream (settings: see events/config.ts). `outbox: true` adds the outbox table to the
+   * service's database (record events with `recordEvent`) and runs its relay; consumers come from
+   * `runtime.consume`.
+   */
+  events?: { outbox?: boolean };
   /** Extra plain-HTTP routes on the metrics port (e.g. a JWKS document). */
   httpRoutes?(runtime: ServiceRuntime<z.output<Schema>>): Record<string, HttpRoute>;
 }
@@ -68,11 +85,33 @@ export async function runService<Schema extends z.ZodObject<typeof baseConfigSch
   const shutdownHooks: Array<() => Promise<void>> = [];
 
   let db: Pool | undefined;
+  let databaseUrl: string | undefined;
   if (definition.database) {
-    const url = definition.database.url(config);
-    await ensureDatabase(url);
-    await migrate(url, definition.database.migrations, logger);
-    db = createPool(url, logger);
+    databaseUrl = definition.database.url(config);
+    await ensureDatabase(databaseUrl);
+    await migrate(databaseUrl, definition.database.migrations, logger);
+    if (definition.events?.outbox) await migrateOutbox(databaseUrl, logger);
+    db = createPool(databaseUrl, logger);
+  }
+
+  let events: EventsRuntime | undefined;
+  if (definition.events) {
+    let eventsConfig: ReturnType<typeof eventsConfigSchema.parse>;
+    try {
+      eventsConfig = loadConfig(eventsConfigSchema);
+    } catch (error) {
+      console.error(`${definition.name}: ${(error as Error).message}`);
+      process.exit(78);
+    }
+    events = new EventsRuntime({
+      service: definition.name,
+      config: eventsConfig,
+      logger,
+      metrics: new EventMetrics(metrics.registry),
+      db,
+      databaseUrl,
+      outbox: definition.events.outbox ?? false,
+    });
   }
 
   const clients: Array<{ close(): void }> = [];
@@ -87,10 +126,16 @@ export async function runService<Schema extends z.ZodObject<typeof baseConfigSch
       return client;
     },
     onShutdown: (stop) => shutdownHooks.push(stop),
+    consume: ((options: ConsumerOptions) => {
+      if (!events) throw new Error(`${definition.name}: declare \`events\` in runService to consume events`);
+      return events.consume(options as ConsumerOptions & { inbox?: true });
+    }) as ServiceRuntime<z.output<Schema>>["consume"],
   };
 
   const server = new GrpcServer({ logger, metrics, defaultDeadlineMs: config.DEFAULT_DEADLINE_MS });
   await definition.routes(server, runtime);
+  if (events?.hasConsumers && databaseUrl) await migrateInbox(databaseUrl, logger);
+  await events?.start();
   const httpServer: HttpServer = await startMetricsServer(
     metrics.registry,
     config.METRICS_PORT,
@@ -106,6 +151,7 @@ export async function runService<Schema extends z.ZodObject<typeof baseConfigSch
       logger.info({ grace_ms: config.SHUTDOWN_GRACE_MS }, "draining");
       await server.drain({ delayMs: config.SHUTDOWN_DELAY_MS, graceMs: config.SHUTDOWN_GRACE_MS });
       for (const hook of shutdownHooks) await hook();
+      await events?.stop();
       for (const client of clients) client.close();
       await db?.end();
       await new Promise((resolve) => httpServer.close(resolve));

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tourmesh/events/v1/events.proto.
  */
 export const file_tourmesh_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch90b3VybWVzaC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhJ0b3VybWVzaC5ldmVudHMudjEizgEKEEJvb2tpbmdDb25maXJtZWQSEgoKYm9va2luZ19pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg8KB3RvdXJfaWQYAyABKAkSEQoJdHJhdmVsZXJzGAQgASgFEigKBXRvdGFsGAUgASgLMhkudG91cm1lc2guY29tbW9uLnYxLk1vbmV5EhIKCnBheW1lbnRfaWQYBiABKAkSMwoPdG91cl9zdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJcChBCb29raW5nQ2FuY2VsbGVkEhIKCmJvb2tpbmdfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIPCgd0b3VyX2lkGAMgASgJEhIKCnBheW1lbnRfaWQYBCABKAkiXAoUQm9va2luZ1BheW1lbnRGYWlsZWQSEgoKYm9va2luZ19pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg8KB3RvdXJfaWQYAyABKAkSDgoGcmVhc29uGAQgASgJImUKEFBheW1lbnRTdWNjZWVkZWQSEgoKcGF5bWVudF9pZBgBIAEoCRISCgpib29raW5nX2lkGAIgASgJEikKBmFtb3VudBgDIAEoCzIZLnRvdXJtZXNoLmNvbW1vbi52MS5Nb25leSJyCg1QYXltZW50RmFpbGVkEhIKCnBheW1lbnRfaWQYASABKAkSEgoKYm9va2luZ19pZBgCIAEoCRIpCgZhbW91bnQYAyABKAsyGS50b3VybWVzaC5jb21tb24udjEuTW9uZXkSDgoGcmVhc29uGAQgASgJImQKD1BheW1lbnRSZWZ1bmRlZBISCgpwYXltZW50X2lkGAEgASgJEhIKCmJvb2tpbmdfaWQYAiABKAkSKQoGYW1vdW50GAMgASgLMhkudG91cm1lc2guY29tbW9uLnYxLk1vbmV5IlQKDVJldmlld0NyZWF0ZWQSEQoJcmV2aWV3X2lkGAEgASgJEg8KB3RvdXJfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIOCgZyYXRpbmcYBCABKAViBnByb3RvMw", [file_google_protobuf_timestamp, file_tourmesh_common_v1_money]);
+  fileDesc("Ch90b3VybWVzaC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhJ0b3VybWVzaC5ldmVudHMudjEizgEKEEJvb2tpbmdDb25maXJtZWQSEgoKYm9va2luZ19pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg8KB3RvdXJfaWQYAyABKAkSEQoJdHJhdmVsZXJzGAQgASgFEigKBXRvdGFsGAUgASgLMhkudG91cm1lc2guY29tbW9uLnYxLk1vbmV5EhIKCnBheW1lbnRfaWQYBiABKAkSMwoPdG91cl9zdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJsChBCb29raW5nQ2FuY2VsbGVkEhIKCmJvb2tpbmdfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIPCgd0b3VyX2lkGAMgASgJEhIKCnBheW1lbnRfaWQYBCABKAkSDgoGcmVhc29uGAUgASgJIlwKFEJvb2tpbmdQYXltZW50RmFpbGVkEhIKCmJvb2tpbmdfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIPCgd0b3VyX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJoChdCb29raW5nUGF5bWVudFJlcXVlc3RlZBISCgpib29raW5nX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSKAoFdG90YWwYAyABKAsyGS50b3VybWVzaC5jb21tb24udjEuTW9uZXkiZQoQUGF5bWVudFN1Y2NlZWRlZBISCgpwYXltZW50X2lkGAEgASgJEhIKCmJvb2tpbmdfaWQYAiABKAkSKQoGYW1vdW50GAMgASgLMhkudG91cm1lc2guY29tbW9uLnYxLk1vbmV5InIKDVBheW1lbnRGYWlsZWQSEgoKcGF5bWVudF9pZBgBIAEoCRISCgpib29raW5nX2lkGAIgASgJEikKBmFtb3VudBgDIAEoCzIZLnRvdXJtZXNoLmNvbW1vbi52MS5Nb25leRIOCgZyZWFzb24YBCABKAkiZAoPUGF5bWVudFJlZnVuZGVkEhIKCnBheW1lbnRfaWQYASABKAkSEgoKYm9va2luZ19pZBgCIAEoCRIpCgZhbW91bnQYAyABKAsyGS50b3VybWVzaC5jb21tb24udjEuTW9uZXkiVAoNUmV2aWV3Q3JlYXRlZBIRCglyZXZpZXdfaWQYASABKAkSDwoHdG91cl9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEg4KBnJhdGluZxgEIAEoBWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tourmesh_common_v1_money]);
 
 /**
  * A booking was paid for. Subject tourmesh.booking.confirmed.
@@ -80,7 +80,9 @@ export const BookingConfirmedSchema: GenMessage<BookingConfirmed> = /*@__PURE__*
   messageDesc(file_tourmesh_events_v1_events, 0);
 
 /**
- * A booking was cancelled by the traveller. Subject tourmesh.booking.cancelled.
+ * A booking was cancelled: by the traveller, or because its tour sold out
+ * before its payment went through. Its seats were released and its charge, if
+ * any, is refunded. Subject tourmesh.booking.cancelled.
  *
  * @generated from message tourmesh.events.v1.BookingCancelled
  */
@@ -112,6 +114,14 @@ export type BookingCancelled = Message<"tourmesh.events.v1.BookingCancelled"> & 
    * @generated from field: string payment_id = 4;
    */
   paymentId: string;
+
+  /**
+   * Why, when the traveller did not cancel it (e.g. the tour sold out); empty
+   * when they did.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
 };
 
 /**
@@ -165,6 +175,45 @@ export const BookingPaymentFailedSchema: GenMessage<BookingPaymentFailed> = /*@_
   messageDesc(file_tourmesh_events_v1_events, 2);
 
 /**
+ * A booking owes a payment step: the charge of a booking still
+ * PENDING_PAYMENT, or, once it ended, the refund of its charge and the release
+ * of its seats. Booking records it with the change that creates the step and
+ * consumes it itself, retrying the step with backoff until it is done or its
+ * attempts run out. Subject tourmesh.booking.payment_requested.
+ *
+ * @generated from message tourmesh.events.v1.BookingPaymentRequested
+ */
+export type BookingPaymentRequested = Message<"tourmesh.events.v1.BookingPaymentRequested"> & {
+  /**
+   * The booking.
+   *
+   * @generated from field: string booking_id = 1;
+   */
+  bookingId: string;
+
+  /**
+   * The traveller who booked.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * The booking's total: what is charged, or refunded.
+   *
+   * @generated from field: tourmesh.common.v1.Money total = 3;
+   */
+  total?: Money | undefined;
+};
+
+/**
+ * Describes the message tourmesh.events.v1.BookingPaymentRequested.
+ * Use `create(BookingPaymentRequestedSchema)` to create a new message.
+ */
+export const BookingPaymentRequestedSchema: GenMessage<BookingPaymentRequested> = /*@__PURE__*/
+  messageDesc(file_tourmesh_events_v1_events, 3);
+
+/**
  * A charge succeeded. Subject tourmesh.payment.succeeded.
  *
  * @generated from message tourmesh.events.v1.PaymentSucceeded
@@ -197,7 +246,7 @@ export type PaymentSucceeded = Message<"tourmesh.events.v1.PaymentSucceeded"> & 
  * Use `create(PaymentSucceededSchema)` to create a new message.
  */
 export const PaymentSucceededSchema: GenMessage<PaymentSucceeded> = /*@__PURE__*/
-  messageDesc(file_tourmesh_events_v1_events, 3);
+  messageDesc(file_tourmesh_events_v1_events, 4);
 
 /**
  * A charge was declined. Subject tourmesh.payment.failed.
@@ -239,7 +288,7 @@ export type PaymentFailed = Message<"tourmesh.events.v1.PaymentFailed"> & {
  * Use `create(PaymentFailedSchema)` to create a new message.
  */
 export const PaymentFailedSchema: GenMessage<PaymentFailed> = /*@__PURE__*/
-  messageDesc(file_tourmesh_events_v1_events, 4);
+  messageDesc(file_tourmesh_events_v1_events, 5);
 
 /**
  * A payment was refunded. Subject tourmesh.payment.refunded.
@@ -274,7 +323,7 @@ export type PaymentRefunded = Message<"tourmesh.events.v1.PaymentRefunded"> & {
  * Use `create(PaymentRefundedSchema)` to create a new message.
  */
 export const PaymentRefundedSchema: GenMessage<PaymentRefunded> = /*@__PURE__*/
-  messageDesc(file_tourmesh_events_v1_events, 5);
+  messageDesc(file_tourmesh_events_v1_events, 6);
 
 /**
  * A tour was reviewed. Subject tourmesh.review.created.
@@ -316,5 +365,5 @@ export type ReviewCreated = Message<"tourmesh.events.v1.ReviewCreated"> & {
  * Use `create(ReviewCreatedSchema)` to create a new message.
  */
 export const ReviewCreatedSchema: GenMessage<ReviewCreated> = /*@__PURE__*/
-  messageDesc(file_tourmesh_events_v1_events, 6);
+  messageDesc(file_tourmesh_events_v1_events, 7);
 

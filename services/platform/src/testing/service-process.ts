@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
+import { type TestEventStreams, testEventStreams } from "./test-events.js";
 
 export interface ServiceProcess {
   process: ChildProcess;
@@ -13,8 +14,25 @@ export interface ServiceProcess {
 }
 
 /**
+ * The event streams of the services this test process starts without naming their own: private to the test
+ * file (its processes share them with each other and nobody else), deleted when the test process ends.
+ */
+let fileEventStreams: TestEventStreams | undefined;
+
+function eventStreamsOfThisFile(): TestEventStreams {
+  if (fileEventStreams) return fileEventStreams;
+  const streams = testEventStreams();
+  fileEventStreams = streams;
+  process.once("beforeExit", () => {
+    void streams.delete().catch(() => undefined);
+  });
+  return streams;
+}
+
+/**
  * Starts a service's main.ts as its own process on free ports (PORT=0, METRICS_PORT=0) and resolves once it
- * logs "serving" with the ports it bound. Rejects with the service's output if it exits first.
+ * logs "serving" with the ports it bound. Rejects with the service's output if it exits first. Unless `env`
+ * names an event stream, the service uses this test file's own (see eventStreamsOfThisFile).
  */
 export async function startServiceProcess(
   entry: string,
@@ -22,7 +40,14 @@ export async function startServiceProcess(
   { timeoutMs = 20_000 } = {},
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
-    env: { ...process.env, PORT: "0", METRICS_PORT: "0", LOG_LEVEL: "info", ...env },
+    env: {
+      ...process.env,
+      PORT: "0",
+      METRICS_PORT: "0",
+      LOG_LEVEL: "info",
+      ...(env.EVENTS_STREAM === undefined ? eventStreamsOfThisFile().env : {}),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Array<Record<string, unknown>> = [];

@@ -1,0 +1,301 @@
+import { randomUUID } from "node:crypto";
+import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
+import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import type { JetStreamClient } from "nats";
+import pg from "pg";
+import type { Logger } from "../logger.js";
+import type { PoolClient } from "../postgres.js";
+import { eventHeaders, type NewEvent } from "./envelope.js";
+import type { EventMetrics } from "./event-metrics.js";
+
+/** The channel the outbox NOTIFYs on commit, and the advisory lock that makes one relay active per database. */
+const NOTIFY_CHANNEL = "tourmesh_outbox";
+const RELAY_LOCK_KEY = 7_402_231_951;
+
+/**
+ * Records an event in the outbox, in the caller's transaction: it is published if and only if the transaction
+ * commits. The current trace context is kept with it, so that its consumers continue this trace. Events of
+ * one aggregate are published in the order they were recorded; callers that record events of one aggregate
+ * from concurrent transactions must hold a lock on the aggregate (e.g. its row, by updating it first), so
+ * that recording order is commit order. Returns the event id (its ce-id).
+ */
+export async function recordEvent<D extends DescMessage>(
+  client: PoolClient,
+  event: NewEvent<D>,
+): Promise<string> {
+  const trace: Record<string, string> = {};
+  propagation.inject(context.active(), trace);
+  const eventId = randomUUID();
+  await client.query(
+    `WITH recorded AS (
+       INSERT INTO outbox (event_id, aggregate_id, subject, event_type, payload, trace)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       RETURNING event_id
+     )
+     SELECT pg_notify('${NOTIFY_CHANNEL}', '') FROM recorded`,
+    [
+      eventId,
+      event.aggregateId,
+      event.subject,
+      event.schema.typeName,
+      toBinary(event.schema, create(event.schema, event.message)),
+      trace,
+    ],
+  );
+  return eventId;
+}
+
+interface OutboxRow {
+  position: string;
+  event_id: string;
+  aggregate_id: string;
+  subject: string;
+  event_type: string;
+  payload: Buffer;
+  trace: Record<string, string>;
+  created_at: Date;
+}
+
+export interface OutboxRelayOptions {
+  /** The service's database; the relay holds one connection of its own (for its lock and LISTEN). */
+  databaseUrl: string;
+  js: JetStreamClient;
+  /** ce-source of every event: the service's name. */
+  source: string;
+  subjectPrefix: string;
+  pollIntervalMs: number;
+  batchSize: number;
+  publishConcurrency: number;
+  publishTimeoutMs: number;
+  retentionMs: number;
+  logger: Logger;
+  metrics: EventMetrics;
+}
+
+/** How long a standby relay waits between tries at the lock, and a failed relay before it starts over. */
+const STANDBY_RETRY_MS = 2_000;
+const FAILURE_RETRY_MS = 1_000;
+const PRUNE_INTERVAL_MS = 60_000;
+const PRUNE_BATCH = 5_000;
+const PRUNE_MAX_BATCHES = 50;
+
+/**
+ * Publishes the outbox to JetStream. One relay per database is active at a time (a Postgres advisory lock,
+ * held by the relay's own connection: if the process or its connection dies, the lock goes with it and a
+ * standby takes over), so that with several replicas each aggregate's events still go out in order.
+ *
+ * The active relay wakes on the outbox's NOTIFY (and polls as a fallback), reads the oldest unpublished rows,
+ * and publishes them: one aggregate's events one after the other, different aggregates side by side. An
+ * aggregate whose publish fails stops there for this round, so its later events wait for it. Published rows
+ * are marked; a row published but not marked (crash, lost connection) is published again with the same
+ * Nats-Msg-Id, which JetStream drops as a duplicate within its window and consumers' inboxes drop after.
+ */
+export class OutboxRelay {
+  private stopped = true;
+  private running: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private lastPrune = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.running = this.run();
+  }
+
+  /** Finishes the round in progress, releases the lock and closes the relay's connection. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.running;
+  }
+
+  private wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Resolves after `ms`, or sooner when woken (by NOTIFY or stop). */
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (this.stopped || (wakeable && this.woken)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = wakeable ? done : () => (this.stopped ? done() : undefined);
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { logger } = this.options;
+    while (!this.stopped) {
+      const client = new pg.Client({ connectionString: this.options.databaseUrl });
+      let lost: Error | undefined;
+      client.on("error", (error) => {
+        lost = error;
+        this.wake();
+      });
+      client.on("notification", () => this.wake());
+      try {
+        await client.connect();
+        if (!(await this.acquireLock(client, () => lost))) continue;
+        await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+        logger.info({ component: "outbox-relay" }, "outbox relay active");
+        await this.relay(client, () => lost);
+      } catch (error) {
+        if (!this.stopped) {
+          logger.warn({ component: "outbox-relay", err: error }, "outbox relay failed; starting over");
+          await this.sleep(FAILURE_RETRY_MS, false);
+        }
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Takes the relay lock, or waits as a standby until it gets it; false when stopped first. */
+  private async acquireLock(client: pg.Client, lost: () => Error | undefined): Promise<boolean> {
+    let announced = false;
+    while (!this.stopped) {
+      const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
+        RELAY_LOCK_KEY,
+      ]);
+      if (rows[0]?.locked) return true;
+      if (!announced) {
+        this.options.logger.info(
+          { component: "outbox-relay" },
+          "another outbox relay is active; standing by",
+        );
+        announced = true;
+      }
+      await this.sleep(STANDBY_RETRY_MS, false);
+      const error = lost();
+      if (error) throw error;
+    }
+    return false;
+  }
+
+  private async relay(client: pg.Client, lost: () => Error | undefined): Promise<void> {
+    const { batchSize, pollIntervalMs } = this.options;
+    while (!this.stopped) {
+      const error = lost();
+      if (error) throw error;
+      this.woken = false;
+      const { read, failed } = await this.round(client);
+      await this.pruneWhenDue(client);
+      if (failed) await this.sleep(FAILURE_RETRY_MS, false);
+      else if (read < batchSize) await this.sleep(pollIntervalMs, true);
+    }
+  }
+
+  /** One round: reads a batch, publishes it in order per aggregate, marks what was published. */
+  private async round(client: pg.Client): Promise<{ read: number; failed: boolean }> {
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT position, event_id, aggregate_id, subject, event_type, payload, trace, created_at
+         FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1`,
+      [this.options.batchSize],
+    );
+    if (rows.length === 0) return { read: 0, failed: false };
+    const byAggregate = new Map<string, OutboxRow[]>();
+    for (const row of rows) {
+      const queue = byAggregate.get(row.aggregate_id);
+      if (queue) queue.push(row);
+      else byAggregate.set(row.aggregate_id, [row]);
+    }
+    const published: string[] = [];
+    let failed = false;
+    const queues = [...byAggregate.values()];
+    const publishQueues = async () => {
+      for (let queue = queues.pop(); queue; queue = queues.pop()) {
+        for (const row of queue) {
+          try {
+            await this.publish(row);
+            published.push(row.position);
+          } catch (error) {
+            if (!failed) {
+              this.options.logger.warn(
+                { component: "outbox-relay", event_id: row.event_id, err: error },
+                "could not publish an event; it and its aggregate's later events wait for the next round",
+              );
+            }
+            failed = true;
+            break;
+          }
+        }
+      }
+    };
+    const workers = Math.min(this.options.publishConcurrency, queues.length);
+    await Promise.all(Array.from({ length: workers }, publishQueues));
+    if (published.length > 0) {
+      await client.query("UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])", [
+        published,
+      ]);
+    }
+    return { read: rows.length, failed };
+  }
+
+  private async publish(row: OutboxRow): Promise<void> {
+    const { js, source, subjectPrefix, publishTimeoutMs, metrics } = this.options;
+    const subject = `${subjectPrefix}.${row.subject}`;
+    // A producer span in the trace of the change that recorded the event; consumers continue from it.
+    const recorded = propagation.extract(context.active(), row.trace);
+    const span = trace.getTracer("tourmesh-outbox").startSpan(
+      `${subject} publish`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          "messaging.system": "nats",
+          "messaging.destination.name": subject,
+          "messaging.message.id": row.event_id,
+        },
+      },
+      recorded,
+    );
+    const traceHeaders: Record<string, string> = {};
+    propagation.inject(trace.setSpan(recorded, span), traceHeaders);
+    try {
+      await js.publish(subject, row.payload, {
+        msgID: row.event_id,
+        timeout: publishTimeoutMs,
+        headers: eventHeaders({
+          id: row.event_id,
+          type: row.event_type,
+          source,
+          time: row.created_at,
+          aggregateId: row.aggregate_id,
+          trace: traceHeaders,
+        }),
+      });
+      metrics.published.inc();
+      metrics.publishLatency.observe(Math.max(0, Date.now() - row.created_at.getTime()) / 1000);
+    } finally {
+      span.end();
+    }
+  }
+
+  /**
+   * About once a minute, deletes published rows past their retention, in batches so that no statement holds
+   * its locks for long, and at most PRUNE_MAX_BATCHES of them before the relay gets back to publishing.
+   */
+  private async pruneWhenDue(client: pg.Client): Promise<void> {
+    if (Date.now() - this.lastPrune < PRUNE_INTERVAL_MS) return;
+    this.lastPrune = Date.now();
+    let pruned = 0;
+    for (let batch = 0; batch < PRUNE_MAX_BATCHES && !this.stopped; batch++) {
+      const { rowCount } = await client.query(
+        `DELETE FROM outbox WHERE position IN (
+           SELECT position FROM outbox
+            WHERE published_at < now() - $1 * interval '1 millisecond'
+            LIMIT $2)`,
+        [this.options.retentionMs, PRUNE_BATCH],
+      );
+      pruned += rowCount ?? 0;
+      if ((rowCount ?? 0) < PRUNE_BATCH) break;
+    }
+    if (pruned > 0) this.options.logger.debug({ component: "outbox-relay", pruned }, "pruned the outbox");
+  }
+}

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "nats";
+import { type EventStreams, eventStreams } from "../events/streams.js";
+
+const defaultNatsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+
+export interface TestEventStreams {
+  streams: EventStreams;
+  /** NATS_URL, EVENTS_STREAM and EVENTS_SUBJECT_PREFIX for a service that should use these streams. */
+  env: Record<"NATS_URL" | "EVENTS_STREAM" | "EVENTS_SUBJECT_PREFIX", string>;
+  /** Deletes the event, dead-letter and advisory streams (whichever exist). */
+  delete(): Promise<void>;
+}
+
+/**
+ * A private set of event streams on the real NATS server (`TEST_<random>`, subjects `test_<random>.>`), so
+ * that test files running side by side never see each other's events or share a durable consumer. The
+ * services create the streams when they start; `delete` removes them.
+ */
+export function testEventStreams(natsUrl = defaultNatsUrl): TestEventStreams {
+  const suffix = randomBytes(4).toString("hex");
+  const streams = eventStreams(`TEST_${suffix}`, `test_${suffix}`);
+  return {
+    streams,
+    env: { NATS_URL: natsUrl, EVENTS_STREAM: streams.stream, EVENTS_SUBJECT_PREFIX: streams.subjectPrefix },
+    async delete() {
+      const connection = await connect({ servers: natsUrl });
+      try {
+        const jsm = await connection.jetstreamManager();
+        for (const name of [streams.stream, streams.deadLetterStream, streams.advisoryStream]) {
+          await jsm.streams.delete(name).catch((error: unknown) => {
+            if (!/stream not found/i.test(String(error))) throw error;
+          });
+        }
+      } finally {
+        await connection.close();
+      }
+    },
+  };
+}
+
+export interface TestNatsServer {
+  url: string;
+  /** Stops the server (SIGTERM) and waits for it to exit; its JetStream data stays for `start`. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  start(): Promise<void>;
+  /** Stops it and deletes its data. */
+  close(): Promise<void>;
+}
+
+const natsServerBinary = process.env.NATS_SERVER_BIN ?? "nats-server";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * A nats-server of the test's own, with JetStream and a temporary store, on a free port: for tests that stop
+ * and restart NATS without disturbing the shared server other tests use.
+ */
+export async function startTestNatsServer(): Promise<TestNatsServer> {
+  const port = await freePort();
+  const storeDir = await mkdtemp(join(tmpdir(), "tourmesh-nats-"));
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const started = spawn(natsServerBinary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    child = started;
+    const output: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`nats-server did not start:\n${output.join("")}`)),
+        10_000,
+      );
+      started.stderr?.on("data", (chunk: Buffer) => {
+        output.push(chunk.toString());
+        if (output.join("").includes("Server is ready")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      started.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`nats-server exited with ${code}:\n${output.join("")}`));
+      });
+    });
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = once(running, "exit");
+    running.kill("SIGTERM");
+    await exited;
+  };
+
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    stop,
+    start,
+    async close() {
+      await stop();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}
