@@ -18,7 +18,6 @@ describe("booking saga against real catalog and payment processes", () => {
         BOOKING_RETRY_MAX_MS: "300",
         // Effectively unbounded here: these tests end outages themselves (the budget has its own spec).
         BOOKING_PAYMENT_MAX_ATTEMPTS: "10000",
-        BOOKING_WORKER_POLL_MS: "50",
         BOOKING_BREAKER_HALF_OPEN_MS: "200",
       },
     });
@@ -219,7 +218,7 @@ describe("booking saga against real catalog and payment processes", () => {
       bookingId = booking.bookingId;
       assert.equal(booking.status, BookingStatus.PENDING_PAYMENT);
       assert.equal(await stack.seatsAvailable(tourId), seatsBefore - 2, "seats stay held while pending");
-      // Let the worker retry against the outage, more times than the breaker's threshold (5 by default).
+      // Let the retries run against the outage, more times than the breaker's threshold (5 by default).
       for (let attempts = 0; attempts < 7; ) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         const [row] = await stack.databases.booking.query<{ attempts: number; status: string }>(

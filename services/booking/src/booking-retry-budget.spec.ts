@@ -14,7 +14,6 @@ describe("booking when payment stays down", () => {
         BOOKING_PAYMENT_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
         BOOKING_RETRY_BASE_MS: "300",
         BOOKING_RETRY_MAX_MS: "600",
-        BOOKING_WORKER_POLL_MS: "50",
         // Attempts the open breaker turns away count against the budget; keep the breaker's pause short
         // next to this small budget (as the defaults do: 5 s against minutes of retries).
         BOOKING_BREAKER_HALF_OPEN_MS: "200",
@@ -77,7 +76,7 @@ describe("booking when payment stays down", () => {
     assert.equal(cancelled?.status, BookingStatus.CANCELLED);
     assert.equal(await stack.seatsAvailable(tourId), seatsBefore);
 
-    // Payment comes back: the worker must not settle a cancelled booking.
+    // Payment comes back: the retries must not settle a cancelled booking.
     await stack.faults.setFaults({ outage: false });
     try {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -111,7 +110,7 @@ describe("booking when payment stays down", () => {
       );
       const bookingId = booking?.bookingId ?? "";
       confirmedIds.push(bookingId);
-      // The breaker may still be open from the outage before: then the worker confirms it a little later.
+      // The breaker may still be open from the outage before: then a retry confirms it a little later.
       await stack.waitForStatus(bookingId, "alice", BookingStatus.CONFIRMED);
 
       await stack.faults.setFaults({ outage: true });

@@ -9,7 +9,7 @@
  * Besides its status a booking may owe work: `settle` (hold its seats and charge: the saga's forward steps)
  * while PENDING_PAYMENT, and `compensate` (refund the charge if there was one, give the seats back) once it
  * has ended without being CONFIRMED. The work is written with the status in one statement, so it is never
- * lost: what is not finished at once is finished later by the worker.
+ * lost: what is not finished at once is finished later by the retries (see payment-retries.ts).
  */
 import { FailedPreconditionError } from "@tourmesh/platform";
 

@@ -1,6 +1,13 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createLogger, createPool, migrate, type Pool } from "@tourmesh/platform";
+import { fromBinary } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import {
+  BookingCancelledSchema,
+  BookingConfirmedSchema,
+  BookingPaymentRequestedSchema,
+} from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
+import { createLogger, createPool, migrate, migrateOutbox, type Pool } from "@tourmesh/platform";
 import { createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
 import { BookingStore } from "./booking-store.js";
 import { priceQuote } from "./quote.js";
@@ -14,6 +21,7 @@ describe("BookingStore against Postgres", () => {
   before(async () => {
     db = await createTestDatabase("booking_store");
     await migrate(db.url, new URL("../migrations", import.meta.url), logger);
+    await migrateOutbox(db.url, logger);
     pool = createPool(db.url, logger, 10);
     store = new BookingStore(pool);
   });
@@ -23,6 +31,7 @@ describe("BookingStore against Postgres", () => {
   });
 
   let counter = 0;
+  const tourStartTime = new Date("2030-05-01T09:00:00Z");
   const insert = async (leaseMs = 60_000) => {
     counter++;
     const quote = priceQuote({
@@ -32,28 +41,80 @@ describe("BookingStore against Postgres", () => {
       countryCode: "FR",
     });
     const { booking } = await store.insert(
-      { bookingId: `bkg_${counter}`, userId: "alice", idempotencyKey: `key-${counter}`, quote },
+      {
+        bookingId: `bkg_${counter}`,
+        userId: "alice",
+        idempotencyKey: `key-${counter}`,
+        quote,
+        tourStartTime,
+      },
       leaseMs,
     );
     return booking;
   };
 
-  it("lets concurrent claimers (several replicas) take each due booking exactly once", async () => {
-    const ids = new Set<string>();
-    for (let index = 0; index < 40; index++) ids.add((await insert(0)).bookingId);
-    const rounds = await Promise.all(Array.from({ length: 6 }, () => store.claimDue(15, 60_000)));
-    const claimed = rounds.flat().map((booking) => booking.bookingId);
-    assert.equal(claimed.length, ids.size, "every due booking claimed");
-    assert.deepEqual(new Set(claimed), ids);
-    for (const booking of rounds.flat()) assert.equal(booking.attempts, 2);
-    // Claimed work is leased: nobody takes it again before the lease ends.
-    assert.deepEqual(await store.claimDue(100, 60_000), []);
+  const outboxOf = (bookingId: string) =>
+    db.query<{ subject: string; event_type: string; payload: Buffer }>(
+      "SELECT subject, event_type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY position",
+      [bookingId],
+    );
+
+  it("lets concurrent claimers (deliveries, replicas) take each due booking exactly once", async () => {
+    const bookings = [];
+    for (let index = 0; index < 20; index++) bookings.push(await insert(0));
+    const claims = await Promise.all(
+      bookings.flatMap((booking) => Array.from({ length: 4 }, () => store.claim(booking.bookingId, 60_000))),
+    );
+    const claimed = claims.flatMap((claim) => (claim.outcome === "claimed" ? [claim.booking] : []));
+    assert.equal(claimed.length, bookings.length, "one claim per booking");
+    assert.deepEqual(new Set(claimed.map((booking) => booking.bookingId)).size, bookings.length);
+    for (const booking of claimed) assert.equal(booking.attempts, 2);
+    // The others were told when to look again: when the claimed attempt's lease ends.
+    for (const claim of claims.filter((candidate) => candidate.outcome === "not_due")) {
+      assert.ok(claim.dueInMs > 55_000 && claim.dueInMs <= 60_000, `due in ${claim.dueInMs} ms`);
+    }
   });
 
-  it("leaves a booking leased to CreateBooking alone until its lease ends", async () => {
+  it("leaves a booking leased to CreateBooking alone until its lease ends, and one that owes nothing", async () => {
     const leased = await insert(60_000);
-    const claimed = await store.claimDue(100, 60_000);
-    assert.ok(!claimed.some((booking) => booking.bookingId === leased.bookingId));
+    const claim = await store.claim(leased.bookingId, 60_000);
+    assert.equal(claim.outcome, "not_due");
+    const settled = await store.apply(
+      leased.bookingId,
+      { type: "charged", paymentId: "pay_settled" },
+      { leaseMs: 1_000 },
+    );
+    assert.equal(settled.work, null);
+    assert.deepEqual(await store.claim(leased.bookingId, 60_000), { outcome: "nothing_owed" });
+    assert.deepEqual(await store.claim("bkg_missing", 60_000), { outcome: "nothing_owed" });
+  });
+
+  it("records each change's events in the change's transaction, in order", async () => {
+    const booking = await insert();
+    await store.apply(booking.bookingId, { type: "charged", paymentId: "pay_9" }, { leaseMs: 1_000 });
+    await store.apply(booking.bookingId, { type: "cancel" }, { userId: "alice", leaseMs: 1_000 });
+    const events = await outboxOf(booking.bookingId);
+    assert.deepEqual(
+      events.map((event) => event.subject),
+      ["booking.payment_requested", "booking.confirmed", "booking.cancelled", "booking.payment_requested"],
+    );
+    const [requested, confirmed, cancelled] = events;
+    const charge = fromBinary(BookingPaymentRequestedSchema, requested?.payload ?? new Uint8Array());
+    assert.equal(charge.total?.minorUnits, BigInt(booking.quote.total.minorUnits));
+    const confirmation = fromBinary(BookingConfirmedSchema, confirmed?.payload ?? new Uint8Array());
+    assert.equal(confirmation.bookingId, booking.bookingId);
+    assert.equal(confirmation.userId, "alice");
+    assert.equal(confirmation.paymentId, "pay_9");
+    assert.equal(confirmation.travelers, 2);
+    assert.equal(confirmation.total?.currencyCode, "EUR");
+    assert.deepEqual(confirmation.tourStartTime && timestampDate(confirmation.tourStartTime), tourStartTime);
+    const cancellation = fromBinary(BookingCancelledSchema, cancelled?.payload ?? new Uint8Array());
+    assert.equal(cancellation.paymentId, "pay_9");
+    assert.equal(cancellation.reason, "");
+
+    // A change that loses its compare-and-set records nothing: only the winner's events are there.
+    await store.apply(booking.bookingId, { type: "cancel" }, { userId: "alice", leaseMs: 1_000 });
+    assert.equal((await outboxOf(booking.bookingId)).length, 4);
   });
 
   it("decides an event again when the booking changed after it was read", async () => {

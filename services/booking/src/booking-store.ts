@@ -1,4 +1,5 @@
-import { NotFoundError, type Pool } from "@tourmesh/platform";
+import { inTransaction, NotFoundError, type Pool, recordEvent } from "@tourmesh/platform";
+import { bookingEvents, paymentRequested } from "./booking-events.js";
 import {
   type BookingEvent,
   type BookingStatus,
@@ -31,6 +32,8 @@ interface BookingRow {
   failure_reason: string;
   work: PendingWork;
   attempts: number;
+  next_attempt_at: Date | null;
+  tour_start_time: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -40,11 +43,23 @@ export interface StoredBooking extends Booking {
   seq: number;
   /** Attempts made at the current work. */
   attempts: number;
+  /** When its work is next due (or, while an attempt runs, when that attempt's lease ends); unset without work. */
+  nextAttemptAt: Date | undefined;
+  tourStartTime: Date | undefined;
 }
+
+/** What a retry of a booking's work finds when it tries to take the booking. */
+export type Claim =
+  /** The work is due: leased to the caller, the attempt counted. */
+  | { outcome: "claimed"; booking: StoredBooking }
+  /** Another attempt holds it, or a retry is not due yet. */
+  | { outcome: "not_due"; dueInMs: number }
+  /** The booking owes nothing (any more), or is gone. */
+  | { outcome: "nothing_owed" };
 
 const bookingColumns = `booking_id, seq, user_id, idempotency_key, tour_id, travelers, promo_code, country_code,
   currency, unit_price_minor, base_minor, discount_minor, discount_rate_bp, tax_minor, tax_rate_bp, total_minor,
-  status, payment_id, failure_reason, work, attempts, created_at, updated_at`;
+  status, payment_id, failure_reason, work, attempts, next_attempt_at, tour_start_time, created_at, updated_at`;
 
 function toBooking(row: BookingRow): StoredBooking {
   const money = (minorUnits: string) => ({ currencyCode: row.currency, minorUnits: Number(minorUnits) });
@@ -74,6 +89,8 @@ function toBooking(row: BookingRow): StoredBooking {
     failureReason: row.failure_reason,
     work: row.work,
     attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at ?? undefined,
+    tourStartTime: row.tour_start_time ?? undefined,
     createTime: row.created_at,
     updateTime: row.updated_at,
   };
@@ -82,7 +99,11 @@ function toBooking(row: BookingRow): StoredBooking {
 export const bookingNotFound = (bookingId: string) =>
   new NotFoundError(`booking ${bookingId} does not exist`, "booking_id");
 
-/** The bookings table, which is also the saga's log and the worker's queue. */
+/**
+ * The bookings table, which is also the saga's log and the work queue's state, and the booking's outbox: each
+ * change records the events it emits in its own transaction, after the update that locks the booking row (so
+ * one booking's events are recorded, and published, in the order of its changes).
+ */
 export class BookingStore {
   constructor(private readonly db: Pool) {}
 
@@ -96,44 +117,57 @@ export class BookingStore {
 
   /**
    * Writes a new booking as PENDING_PAYMENT with its first settle attempt leased to the caller for `leaseMs`
-   * (the worker leaves it alone until then). When the user already has a booking with this key, nothing is
-   * written and that booking is returned instead: the unique key decides between concurrent requests.
+   * (retries leave it alone until then), and records the BookingPaymentRequested that wakes the retries if
+   * that attempt does not settle it (also when this process dies during it). When the user already has a
+   * booking with this key, nothing is written and that booking is returned instead: the unique key decides
+   * between concurrent requests.
    */
   async insert(
-    booking: { bookingId: string; userId: string; idempotencyKey: string; quote: Quote },
+    booking: {
+      bookingId: string;
+      userId: string;
+      idempotencyKey: string;
+      quote: Quote;
+      tourStartTime?: Date | undefined;
+    },
     leaseMs: number,
   ): Promise<{ booking: StoredBooking; created: boolean }> {
     const { quote } = booking;
-    const inserted = await this.db.query<BookingRow>(
-      `INSERT INTO bookings (booking_id, user_id, idempotency_key, tour_id, travelers, promo_code, country_code,
-         currency, unit_price_minor, base_minor, discount_minor, discount_rate_bp, tax_minor, tax_rate_bp,
-         total_minor, status, work, attempts, next_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1,
-         now() + $18 * interval '1 millisecond')
-       ON CONFLICT (user_id, idempotency_key) DO NOTHING
-       RETURNING ${bookingColumns}`,
-      [
-        booking.bookingId,
-        booking.userId,
-        booking.idempotencyKey,
-        quote.tourId,
-        quote.travelers,
-        quote.promoCode,
-        quote.countryCode,
-        quote.unitPrice.currencyCode,
-        quote.unitPrice.minorUnits,
-        quote.base.minorUnits,
-        quote.discount.minorUnits,
-        quote.discountRateBasisPoints,
-        quote.tax.minorUnits,
-        quote.taxRateBasisPoints,
-        quote.total.minorUnits,
-        newBookingState.status,
-        newBookingState.work,
-        leaseMs,
-      ],
-    );
-    const row = inserted.rows[0];
+    const row = await inTransaction(this.db, async (tx) => {
+      const inserted = await tx.query<BookingRow>(
+        `INSERT INTO bookings (booking_id, user_id, idempotency_key, tour_id, travelers, promo_code, country_code,
+           currency, unit_price_minor, base_minor, discount_minor, discount_rate_bp, tax_minor, tax_rate_bp,
+           total_minor, status, work, attempts, next_attempt_at, tour_start_time)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1,
+           now() + $18 * interval '1 millisecond', $19)
+         ON CONFLICT (user_id, idempotency_key) DO NOTHING
+         RETURNING ${bookingColumns}`,
+        [
+          booking.bookingId,
+          booking.userId,
+          booking.idempotencyKey,
+          quote.tourId,
+          quote.travelers,
+          quote.promoCode,
+          quote.countryCode,
+          quote.unitPrice.currencyCode,
+          quote.unitPrice.minorUnits,
+          quote.base.minorUnits,
+          quote.discount.minorUnits,
+          quote.discountRateBasisPoints,
+          quote.tax.minorUnits,
+          quote.taxRateBasisPoints,
+          quote.total.minorUnits,
+          newBookingState.status,
+          newBookingState.work,
+          leaseMs,
+          booking.tourStartTime ?? null,
+        ],
+      );
+      const created = inserted.rows[0];
+      if (created) await recordEvent(tx, paymentRequested(toBooking(created)));
+      return created;
+    });
     if (row) return { booking: toBooking(row), created: true };
     const existing = await this.findByKey(booking.userId, booking.idempotencyKey);
     if (!existing) throw new Error(`booking key ${booking.idempotencyKey} conflicted but cannot be read`);
@@ -169,10 +203,10 @@ export class BookingStore {
 
   /**
    * Applies a state-machine event to a booking. The decision is made on the state the caller holds (`known`,
-   * or a fresh read), and written with a compare-and-set on that state: one statement, no lock held across
-   * a round trip. If the booking changed meanwhile, the event is decided again on the fresh state. When the
-   * event leaves work to do, the work is leased to the caller for `leaseMs` (it carries it out at once; the
-   * worker takes it over if it cannot).
+   * or a fresh read), and written with a compare-and-set on that state, together with the events the change
+   * emits, in one short transaction (no lock held across a call to another service). If the booking changed
+   * meanwhile, the event is decided again on the fresh state. When the event leaves work to do, the work is
+   * leased to the caller for `leaseMs` (it carries it out at once; the retries take it over if it cannot).
    */
   async apply(
     bookingId: string,
@@ -190,31 +224,39 @@ export class BookingStore {
         after.work === before.work;
       if (unchanged && fresh) return before;
       if (!unchanged) {
+        const decided = before;
         const workChanged = after.work !== before.work || after.paymentId !== before.paymentId;
-        const { rows } = await this.db.query<BookingRow>(
-          `UPDATE bookings
-              SET status = $5, payment_id = $6, failure_reason = $7, work = $8,
-                  attempts = CASE WHEN $9 AND $8::text IS NOT NULL THEN 0 ELSE attempts END,
-                  next_attempt_at = CASE WHEN $8::text IS NULL THEN NULL
-                                         WHEN $9 THEN now() + $10 * interval '1 millisecond'
-                                         ELSE next_attempt_at END,
-                  updated_at = now()
-            WHERE booking_id = $1 AND status = $2 AND payment_id = $3 AND work IS NOT DISTINCT FROM $4
-            RETURNING ${bookingColumns}`,
-          [
-            bookingId,
-            before.status,
-            before.paymentId,
-            before.work,
-            after.status,
-            after.paymentId,
-            after.failureReason,
-            after.work,
-            workChanged,
-            leaseMs,
-          ],
-        );
-        if (rows[0]) return toBooking(rows[0]);
+        const updated = await inTransaction(this.db, async (tx) => {
+          const { rows } = await tx.query<BookingRow>(
+            `UPDATE bookings
+                SET status = $5, payment_id = $6, failure_reason = $7, work = $8,
+                    attempts = CASE WHEN $9 AND $8::text IS NOT NULL THEN 0 ELSE attempts END,
+                    next_attempt_at = CASE WHEN $8::text IS NULL THEN NULL
+                                           WHEN $9 THEN now() + $10 * interval '1 millisecond'
+                                           ELSE next_attempt_at END,
+                    updated_at = now()
+              WHERE booking_id = $1 AND status = $2 AND payment_id = $3 AND work IS NOT DISTINCT FROM $4
+              RETURNING ${bookingColumns}`,
+            [
+              bookingId,
+              decided.status,
+              decided.paymentId,
+              decided.work,
+              after.status,
+              after.paymentId,
+              after.failureReason,
+              after.work,
+              workChanged,
+              leaseMs,
+            ],
+          );
+          const row = rows[0];
+          if (!row) return undefined;
+          const booking = toBooking(row);
+          for (const event of bookingEvents(decided, booking)) await recordEvent(tx, event);
+          return booking;
+        });
+        if (updated) return updated;
       }
       before = await this.get(bookingId, userId);
       fresh = true;
@@ -255,25 +297,26 @@ export class BookingStore {
   }
 
   /**
-   * Claims up to `limit` bookings whose work is due, leasing each for `leaseMs` and counting the attempt.
-   * SKIP LOCKED lets several replicas claim side by side without ever claiming the same booking.
+   * Takes a booking's work for one attempt when it is due: leases it for `leaseMs` and counts the attempt, in
+   * one compare-and-set statement, so that of several deliveries or replicas only one attempt runs at a time.
    */
-  async claimDue(limit: number, leaseMs: number): Promise<StoredBooking[]> {
+  async claim(bookingId: string, leaseMs: number): Promise<Claim> {
     const { rows } = await this.db.query<BookingRow>(
-      `WITH due AS (
-         SELECT booking_id AS due_id FROM bookings
-          WHERE work IS NOT NULL AND next_attempt_at <= now()
-          ORDER BY next_attempt_at
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED
-       )
-       UPDATE bookings b
-          SET attempts = b.attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
-         FROM due
-        WHERE b.booking_id = due.due_id
-       RETURNING ${bookingColumns}`,
-      [limit, leaseMs],
+      `UPDATE bookings
+          SET attempts = attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
+        WHERE booking_id = $1 AND work IS NOT NULL AND next_attempt_at <= now()
+        RETURNING ${bookingColumns}`,
+      [bookingId, leaseMs],
     );
-    return rows.map(toBooking);
+    if (rows[0]) return { outcome: "claimed", booking: toBooking(rows[0]) };
+    const { rows: pending } = await this.db.query<{ due_in_ms: number | null }>(
+      `SELECT greatest(0, extract(epoch FROM next_attempt_at - now()) * 1000)::float8 AS due_in_ms
+         FROM bookings WHERE booking_id = $1 AND work IS NOT NULL`,
+      [bookingId],
+    );
+    const dueInMs = pending[0]?.due_in_ms;
+    return dueInMs === undefined || dueInMs === null
+      ? { outcome: "nothing_owed" }
+      : { outcome: "not_due", dueInMs };
   }
 }

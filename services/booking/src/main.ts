@@ -1,11 +1,13 @@
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { BookingPaymentRequestedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
 import { baseConfigSchema, configFields, runService, TokenVerifier } from "@tourmesh/platform";
 import { z } from "zod";
+import { bookingSubjects } from "./booking-events.js";
 import { BookingStore } from "./booking-store.js";
 import { bookingHandlers } from "./handlers.js";
-import { PollingWorker } from "./pending-work.js";
+import { paymentRetryHandler } from "./payment-retries.js";
 import { BookingSaga } from "./saga.js";
 
 const { milliseconds } = configFields;
@@ -29,9 +31,6 @@ await runService({
     /** Backoff between attempts: starts here, doubles, never exceeds the max; half of it is random. */
     BOOKING_RETRY_BASE_MS: milliseconds.min(1),
     BOOKING_RETRY_MAX_MS: milliseconds.min(1),
-    /** How often the worker looks for due bookings, and how many it claims at a time. */
-    BOOKING_WORKER_POLL_MS: milliseconds.min(1),
-    BOOKING_WORKER_BATCH: positive,
     /** The circuit breaker around Charge: failures in a row that open it, and when it tries again. */
     BOOKING_BREAKER_THRESHOLD: positive,
     BOOKING_BREAKER_HALF_OPEN_MS: milliseconds.min(1),
@@ -50,12 +49,11 @@ await runService({
     BOOKING_PAYMENT_MAX_ATTEMPTS: 8,
     BOOKING_RETRY_BASE_MS: 1_000,
     BOOKING_RETRY_MAX_MS: 60_000,
-    BOOKING_WORKER_POLL_MS: 500,
-    BOOKING_WORKER_BATCH: 20,
     BOOKING_BREAKER_THRESHOLD: 5,
     BOOKING_BREAKER_HALF_OPEN_MS: 5_000,
   },
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
+  events: { outbox: true },
   routes(server, runtime) {
     const { config, logger } = runtime;
     const store = new BookingStore(runtime.db as NonNullable<typeof runtime.db>);
@@ -83,17 +81,23 @@ await runService({
     });
     server.add(BookingService, bookingHandlers(store, saga, verifier));
 
-    const worker = new PollingWorker(
-      store,
-      (booking) => saga.run(booking),
-      {
-        pollIntervalMs: config.BOOKING_WORKER_POLL_MS,
-        batchSize: config.BOOKING_WORKER_BATCH,
-        leaseMs: saga.leaseMs,
-      },
-      logger,
-    );
-    worker.start();
-    runtime.onShutdown(() => worker.stop());
+    runtime
+      .consume({
+        name: "booking-payment-retries",
+        subject: bookingSubjects.paymentRequested,
+        // Each attempt is counted with the booking, which bounds them; deliveries also wait out other
+        // attempts' leases, so JetStream's own bound is far above the attempt budget, and each booking's
+        // event waits (unacknowledged) while its first attempt runs.
+        inbox: false,
+        maxDeliver: 1_000,
+        maxAckPending: 20_000,
+      })
+      .on(
+        BookingPaymentRequestedSchema,
+        paymentRetryHandler(store, (booking) => saga.run(booking), {
+          leaseMs: saga.leaseMs,
+          recheckMs: config.BOOKING_RETRY_BASE_MS,
+        }),
+      );
   },
 });

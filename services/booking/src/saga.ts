@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import {
@@ -69,9 +70,10 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
  * The booking saga. Its log is the booking row: written PENDING_PAYMENT first, then seats are held (catalog
  * ReserveSeats, reservation id = booking id), then the charge is made (payment Charge, idempotency key
  * derived from the booking id) and the booking is CONFIRMED. A decline ends it PAYMENT_FAILED and gives the
- * seats back. When a step gets no answer, the booking stays PENDING_PAYMENT and the worker repeats the steps
- * later with backoff; since every step is idempotent by the booking id, a repeat never holds seats twice
- * or charges twice, even when the unanswered call did go through.
+ * seats back. When a step gets no answer, the booking stays PENDING_PAYMENT and the retries (woken by the
+ * booking's BookingPaymentRequested event, see payment-retries.ts) repeat the steps later with backoff; since
+ * every step is idempotent by the booking id, a repeat never holds seats twice or charges twice, even when
+ * the unanswered call did go through. Each change of state records its events in the booking's outbox.
  */
 export class BookingSaga {
   /** How long a settle or compensation attempt may take before another process may take it over. */
@@ -105,13 +107,14 @@ export class BookingSaga {
     const existing = await this.store.findByKey(userId, request.idempotencyKey);
     if (existing) return replay(existing, request);
     const promo = promoForNewBooking(request, now);
-    const quote = await this.quote({ ...request, promo });
+    const tour = await this.getTour(request.tourId);
     const { booking, created } = await this.store.insert(
       {
         bookingId: `bkg_${randomUUID().replaceAll("-", "")}`,
         userId,
         idempotencyKey: request.idempotencyKey,
-        quote,
+        quote: priceQuote({ ...request, promo, unitPrice: tour.price }),
+        tourStartTime: tour.startTime,
       },
       this.leaseMs,
     );
@@ -121,9 +124,9 @@ export class BookingSaga {
 
   /**
    * One settle attempt: hold the seats, charge, record the outcome. Run by CreateBooking for a new booking
-   * (where a sold-out tour removes the booking and fails the call) and by the worker for the retries.
+   * (where a sold-out tour removes the booking and fails the call) and by the retries.
    */
-  async settle(booking: StoredBooking, runBy: "request" | "worker"): Promise<StoredBooking> {
+  async settle(booking: StoredBooking, runBy: "request" | "retry"): Promise<StoredBooking> {
     try {
       await this.catalog.reserveSeats(
         { tourId: booking.tourId, seats: booking.travelers, reservationId: booking.bookingId },
@@ -183,9 +186,9 @@ export class BookingSaga {
     }
   }
 
-  /** Carries out the work the worker claimed. */
+  /** Carries out the work a retry claimed. */
   run(booking: StoredBooking): Promise<StoredBooking> {
-    return booking.work === "settle" ? this.settle(booking, "worker") : this.compensate(booking);
+    return booking.work === "settle" ? this.settle(booking, "retry") : this.compensate(booking);
   }
 
   /**
@@ -259,11 +262,16 @@ export class BookingSaga {
     return later.work === "settle" ? later : this.record(later, { type: "attempt_unanswered" });
   }
 
-  private async getTour(tourId: string): Promise<{ price: { currencyCode: string; minorUnits: number } }> {
+  private async getTour(
+    tourId: string,
+  ): Promise<{ price: { currencyCode: string; minorUnits: number }; startTime: Date | undefined }> {
     try {
       const { tour } = await this.catalog.getTour({ tourId }, { timeoutMs: this.options.catalogTimeoutMs });
       if (!tour?.price) throw new Error(`catalog answered tour ${tourId} without a price`);
-      return { price: { currencyCode: tour.price.currencyCode, minorUnits: Number(tour.price.minorUnits) } };
+      return {
+        price: { currencyCode: tour.price.currencyCode, minorUnits: Number(tour.price.minorUnits) },
+        startTime: tour.startTime ? timestampDate(tour.startTime) : undefined,
+      };
     } catch (error) {
       if (hasCode(error, Code.NotFound)) throw new NotFoundError(`tour ${tourId} does not exist`, "tour_id");
       throw error;

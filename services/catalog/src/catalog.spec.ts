@@ -5,14 +5,17 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CatalogService, ReservationStatus } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { ReviewCreatedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { createClient, type ServiceClient } from "@tourmesh/platform";
 import {
   callFailure,
   createTestDatabase,
+  publishTestEvent,
   rejection,
   type ServiceProcess,
   startServiceProcess,
   type TestDatabase,
+  testEventStreams,
 } from "@tourmesh/platform/testing";
 import pg from "pg";
 
@@ -265,5 +268,45 @@ describe("catalog shutdown", () => {
     assert.equal(await exitCode, 0);
     assert.ok(catalog.logs.some((log) => log.msg === "draining"));
     assert.ok(catalog.logs.some((log) => log.msg === "stopped"));
+  });
+});
+
+describe("catalog ratings from review events", () => {
+  it("counts each ReviewCreated once into the tour's average, however often it is delivered", async () => {
+    const db = await createTestDatabase("catalog_ratings");
+    const events = testEventStreams();
+    const catalog = await startServiceProcess(entry, { DATABASE_URL: db.url, ...events.env });
+    const client = createClient(CatalogService, `127.0.0.1:${catalog.grpcPort}`, { retries: false });
+    try {
+      const publish = (id: string, messageId: string, rating: number) =>
+        publishTestEvent(events, {
+          subject: "review.created",
+          schema: ReviewCreatedSchema,
+          message: { reviewId: id, tourId: "tour_amsterdam_canals", userId: "u", rating },
+          aggregateId: id,
+          id,
+          messageId,
+          source: "review",
+        });
+      await publish("review-1", "review-1", 5);
+      await publish("review-1", "review-1-republished", 5);
+      await publish("review-2", "review-2", 2);
+      const inbox = async () =>
+        (await db.query("SELECT 1 FROM inbox WHERE consumer = 'catalog-ratings'")).length;
+      for (let tries = 0; (await inbox()) < 2; tries++) {
+        assert.ok(tries < 200, "catalog never handled the reviews");
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      // The duplicate comes after the first in the stream: once both others are handled, so is it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { tour } = await client.getTour({ tourId: "tour_amsterdam_canals" });
+      assert.equal(tour?.ratingCount, 2);
+      assert.equal(tour?.ratingAverage, 3.5);
+    } finally {
+      client.close();
+      assert.equal(await catalog.stop(), 0);
+      await events.delete();
+      await db.drop();
+    }
   });
 });

@@ -188,6 +188,18 @@ export class TourStore {
   }
 
   /** Adds tours that are not there yet; existing tours are left as they are. */
+  /**
+   * Counts one review's rating into the tour's average, in `tx`: the transaction that also marks the
+   * ReviewCreated event handled, so a redelivered event is never counted twice.
+   */
+  async addRating(tx: PoolClient, tourId: string, rating: number): Promise<void> {
+    const { rowCount } = await tx.query(
+      "UPDATE tours SET rating_sum = rating_sum + $2, rating_count = rating_count + 1 WHERE tour_id = $1",
+      [tourId, rating],
+    );
+    if (rowCount === 0) throw tourNotFound(tourId);
+  }
+
   async addTours(tours: readonly Tour[]): Promise<number> {
     let added = 0;
     for (const tour of tours) {

@@ -21,6 +21,7 @@ await runService({
   }),
   defaults: { PORT: 50053, METRICS_PORT: 9453, DATABASE_URL: "postgres://postgres@127.0.0.1:5432/payment" },
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
+  events: { outbox: true },
   routes(server, { config, db, logger }) {
     const faults = new FaultSettings({
       declineRate: config.PAYMENT_DECLINE_RATE,

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { AlreadyExistsError, inTransaction, NotFoundError, type Pool } from "@tourmesh/platform";
+import { AlreadyExistsError, inTransaction, NotFoundError, type Pool, recordEvent } from "@tourmesh/platform";
 import type { ChargeOutcome } from "./faults.js";
+import { chargeEvent, refundEvent } from "./payment-events.js";
 import {
   type ChargeCommand,
   type Payment,
@@ -41,32 +42,42 @@ function toPayment(row: PaymentRow): Payment {
 
 const UNIQUE_VIOLATION = "23505";
 
-/** The payments table: one row per charge key, refunded in place. */
+/**
+ * The payments table: one row per charge key, refunded in place. Each new charge and each refund records its
+ * event in the payment's outbox in the same transaction.
+ */
 export class PaymentStore {
   constructor(private readonly db: Pool) {}
 
   /**
    * Records a charge at most once per idempotency key. The insert and the unique key decide in one statement
-   * which of several concurrent charges with a key wins; the others read and replay the winner.
+   * which of several concurrent charges with a key wins; the others read and replay the winner (and record no
+   * event: a replay is not a new charge).
    */
   async charge(command: ChargeCommand, outcome: ChargeOutcome): Promise<Payment> {
-    const inserted = await this.db.query<PaymentRow>(
-      `INSERT INTO payments (payment_id, idempotency_key, booking_id, currency, amount_minor, status, decline_reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING ${paymentColumns}`,
-      [
-        `pay_${randomUUID().replaceAll("-", "")}`,
-        command.idempotencyKey,
-        command.bookingId,
-        command.amount.currencyCode,
-        command.amount.minorUnits,
-        outcome.declined ? "declined" : "succeeded",
-        outcome.declined ? outcome.reason : "",
-      ],
-    );
-    const row = inserted.rows[0];
-    if (row) return toPayment(row);
+    const charged = await inTransaction(this.db, async (tx) => {
+      const inserted = await tx.query<PaymentRow>(
+        `INSERT INTO payments (payment_id, idempotency_key, booking_id, currency, amount_minor, status, decline_reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING ${paymentColumns}`,
+        [
+          `pay_${randomUUID().replaceAll("-", "")}`,
+          command.idempotencyKey,
+          command.bookingId,
+          command.amount.currencyCode,
+          command.amount.minorUnits,
+          outcome.declined ? "declined" : "succeeded",
+          outcome.declined ? outcome.reason : "",
+        ],
+      );
+      const row = inserted.rows[0];
+      if (!row) return undefined;
+      const payment = toPayment(row);
+      await recordEvent(tx, chargeEvent(payment));
+      return payment;
+    });
+    if (charged) return charged;
     const existing = await this.db.query<PaymentRow>(
       `SELECT ${paymentColumns} FROM payments WHERE idempotency_key = $1`,
       [command.idempotencyKey],
@@ -110,7 +121,9 @@ export class PaymentStore {
             `refund idempotency key ${idempotencyKey} was already used to refund another payment`,
           );
         });
-      return toPayment(updated.rows[0] as PaymentRow);
+      const refunded = toPayment(updated.rows[0] as PaymentRow);
+      await recordEvent(client, refundEvent(refunded));
+      return refunded;
     });
   }
 }

@@ -158,6 +158,53 @@ describe("payment service", () => {
     assert.deepEqual(missing.fields, ["payment_id"]);
   });
 
+  it("publishes one event per new charge and per refund through its outbox, none for a replay", async () => {
+    await payment.faults.setFaults({ declineRate: 0 });
+    const { payment: charged } = await payment.payments.charge({
+      idempotencyKey: "events-1",
+      bookingId: "bkg_events",
+      amount: eur(4_200),
+    });
+    await payment.payments.charge({
+      idempotencyKey: "events-1",
+      bookingId: "bkg_events",
+      amount: eur(4_200),
+    });
+    const paymentId = charged?.paymentId ?? "";
+    await payment.payments.refund({ paymentId, idempotencyKey: "events-refund-1" });
+    await payment.payments.refund({ paymentId, idempotencyKey: "events-refund-1" });
+    await payment.faults.setFaults({ declineRate: 1 });
+    let declinedId = "";
+    try {
+      const { payment: declined } = await payment.payments.charge({
+        idempotencyKey: "events-2",
+        bookingId: "bkg_events_declined",
+        amount: eur(4_200),
+      });
+      declinedId = declined?.paymentId ?? "";
+    } finally {
+      await payment.faults.setFaults({ declineRate: 0 });
+    }
+    const events = () =>
+      payment.db.query<{ aggregate_id: string; subject: string; event_type: string; published: boolean }>(
+        `SELECT aggregate_id, subject, event_type, published_at IS NOT NULL AS published FROM outbox
+          WHERE aggregate_id = ANY($1) ORDER BY position`,
+        [[paymentId, declinedId]],
+      );
+    for (let tries = 0; (await events()).some((event) => !event.published); tries++) {
+      assert.ok(tries < 100, "the relay never published the events");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.deepEqual(
+      (await events()).map(({ aggregate_id, subject, event_type }) => [aggregate_id, subject, event_type]),
+      [
+        [paymentId, "payment.succeeded", "tourmesh.events.v1.PaymentSucceeded"],
+        [paymentId, "payment.refunded", "tourmesh.events.v1.PaymentRefunded"],
+        [declinedId, "payment.failed", "tourmesh.events.v1.PaymentFailed"],
+      ],
+    );
+  });
+
   it("answers bad input with INVALID_ARGUMENT naming each bad field, and writes nothing", async () => {
     const before = await paymentCount();
     const cases: Array<[() => Promise<unknown>, string[]]> = [

@@ -23,7 +23,7 @@ export interface ServiceRuntime<Config> {
   db: Pool | undefined;
   /** A typed client to another service, with this service's deadlines, retries and metrics. */
   client<S extends DescService>(service: S, address: string): ServiceClient<S>;
-  /** Work to do on shutdown, after the server has drained and before the pool closes. */
+  /** Work to do on shutdown, after the server has drained and the events stopped, before the pool closes. */
   onShutdown(stop: () => Promise<void>): void;
   /**
    * Registers a durable consumer of events (the service must declare `events`). Add handlers with `.on(schema,
@@ -150,8 +150,9 @@ export async function runService<Schema extends z.ZodObject<typeof baseConfigSch
     stopping ??= (async () => {
       logger.info({ grace_ms: config.SHUTDOWN_GRACE_MS }, "draining");
       await server.drain({ delayMs: config.SHUTDOWN_DELAY_MS, graceMs: config.SHUTDOWN_GRACE_MS });
-      for (const hook of shutdownHooks) await hook();
+      // Consumers stop first (finishing the events in hand), since their handlers may use what the hooks close.
       await events?.stop();
+      for (const hook of shutdownHooks) await hook();
       for (const client of clients) client.close();
       await db?.end();
       await new Promise((resolve) => httpServer.close(resolve));

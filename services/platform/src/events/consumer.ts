@@ -11,7 +11,7 @@ import {
 } from "nats";
 import type { Logger } from "../logger.js";
 import { inTransaction, type Pool, type PoolClient } from "../postgres.js";
-import { type EventAttributes, headerCarrier, readEventAttributes } from "./envelope.js";
+import { type EventAttributes, eventHeader, headerCarrier, readEventAttributes } from "./envelope.js";
 import type { EventMetrics } from "./event-metrics.js";
 
 /** What a handler knows about the event it handles. */
@@ -197,7 +197,7 @@ export class EventConsumer<C extends EventContext = InboxEventContext> {
   }
 
   private dispatch(message: JsMsg): void {
-    const aggregate = message.headers?.get("ce-subject") ?? "";
+    const aggregate = message.headers?.get(eventHeader.subject) ?? "";
     const before = aggregate === "" ? undefined : this.byAggregate.get(aggregate);
     const handling = (before ?? Promise.resolve())
       .then(() => this.handle(message))
@@ -224,7 +224,7 @@ export class EventConsumer<C extends EventContext = InboxEventContext> {
           "messaging.system": "nats",
           "messaging.destination.name": message.subject,
           "messaging.consumer.group.name": this.name,
-          "messaging.message.id": message.headers?.get("ce-id") ?? "",
+          "messaging.message.id": message.headers?.get(eventHeader.id) ?? "",
         },
       },
       parent,
@@ -234,7 +234,7 @@ export class EventConsumer<C extends EventContext = InboxEventContext> {
       if (outcome === "failed") span.setStatus({ code: SpanStatusCode.ERROR });
       this.metrics.handled.inc({
         consumer: this.name,
-        event_type: message.headers?.get("ce-type") ?? "",
+        event_type: message.headers?.get(eventHeader.type) ?? "",
         outcome,
       });
     });

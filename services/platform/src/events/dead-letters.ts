@@ -188,6 +188,15 @@ export async function redriveDeadLetters(
   try {
     const js = connection.jetstream();
     const jsm = await connection.jetstreamManager();
+    const exists = await jsm.streams.info(streams.deadLetterStream).then(
+      () => true,
+      (error: unknown) => {
+        if (/stream not found/i.test(String(error))) return false;
+        throw error;
+      },
+    );
+    // No dead-letter stream: no service has started on these streams, so nothing was dead-lettered.
+    if (!exists) return 0;
     // An ordered consumer reads the consumer's dead letters oldest first and goes away by itself afterwards.
     const letters = await js.consumers.get(streams.deadLetterStream, {
       filterSubjects: `${streams.deadLetterPrefix}.${consumer}.>`,

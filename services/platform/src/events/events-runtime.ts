@@ -11,7 +11,7 @@ import {
 import { DeadLetterForwarder } from "./dead-letters.js";
 import type { EventMetrics } from "./event-metrics.js";
 import { OutboxRelay } from "./outbox.js";
-import { ensureStreams, eventStreams } from "./streams.js";
+import { type EventStreams, ensureStreams, eventStreams } from "./streams.js";
 
 export interface EventsRuntimeOptions {
   /** The service's name: the NATS connection name and every event's ce-source. */
@@ -38,7 +38,7 @@ const DEFAULT_MAX_ACK_PENDING = 1_000;
  * the consumers resume.
  */
 export class EventsRuntime {
-  readonly streams;
+  readonly streams: EventStreams;
   private readonly consumers: Array<EventConsumer<EventContext>> = [];
   private readonly forwarders: DeadLetterForwarder[] = [];
   private relay: OutboxRelay | undefined;

@@ -182,8 +182,8 @@ describe("outbox through a NATS outage", () => {
   it("delivers every event recorded while NATS was down for ~10 s, none lost and none doubled", async () => {
     const env = { NATS_URL: nats.url, OUTBOX_POLL_MS: "200", OUTBOX_PUBLISH_TIMEOUT_MS: "1000" };
     const logs = captureLogs();
-    await kit.runtime({ service: "producer", outbox: true, config: env, logs });
-    await kit.runtime({
+    const producer = await kit.runtime({ service: "producer", outbox: true, config: env, logs });
+    const consumer = await kit.runtime({
       service: "consumer",
       config: env,
       setUp(runtime) {
@@ -228,6 +228,35 @@ describe("outbox through a NATS outage", () => {
     assert.ok(
       logs.lines.some((line) => line.msg === "NATS connection lost; reconnecting"),
       "the relay saw the outage",
+    );
+    await consumer.stop();
+    await producer.stop();
+  });
+
+  it("starts while NATS is down, and publishes what was recorded meanwhile once NATS is up", async () => {
+    const logs = captureLogs();
+    await nats.stop();
+    try {
+      await kit.runtime({ service: "early", outbox: true, config: { NATS_URL: nats.url }, logs });
+      assert.ok(logs.lines.some((line) => line.msg === "NATS is not reachable; events wait until it is"));
+      for (let index = 0; index < 5; index++) await record_(1_000 + index);
+    } finally {
+      await nats.start();
+    }
+    await waitFor("the runtime to connect", async () =>
+      logs.lines.some((line) => line.msg === "events connected"),
+    );
+    await waitFor("this runtime's relay to be the active one", async () =>
+      logs.lines.some((line) => line.msg === "outbox relay active"),
+    );
+    await waitFor(
+      "the backlog to be published",
+      async () =>
+        Number(
+          (
+            await kit.db.query<{ n: string }>("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")
+          )[0]?.n,
+        ) === 0,
     );
   });
 

@@ -2,6 +2,7 @@ export { type CallFailure, callFailure, rejection } from "./call-failure.js";
 export { type ServiceProcess, startServiceProcess } from "./service-process.js";
 export { createTestDatabase, type TestDatabase } from "./test-database.js";
 export {
+  publishTestEvent,
   startTestNatsServer,
   type TestEventStreams,
   type TestNatsServer,

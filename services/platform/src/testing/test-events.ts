@@ -1,11 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { connect } from "nats";
+import { eventHeaders, type NewEvent } from "../events/envelope.js";
 import { type EventStreams, eventStreams } from "../events/streams.js";
 
 const defaultNatsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
@@ -43,6 +45,40 @@ export function testEventStreams(natsUrl = defaultNatsUrl): TestEventStreams {
       }
     },
   };
+}
+
+/**
+ * Publishes an event straight to a test's stream, as a service's relay would (CloudEvents headers, the event
+ * id as Nats-Msg-Id unless `messageId` says otherwise, to forge a duplicate). Returns the event id.
+ */
+export async function publishTestEvent<D extends DescMessage>(
+  streams: TestEventStreams,
+  event: NewEvent<D> & { id?: string; messageId?: string; source?: string },
+): Promise<string> {
+  const id = event.id ?? randomUUID();
+  const connection = await connect({ servers: streams.env.NATS_URL });
+  try {
+    await connection
+      .jetstream()
+      .publish(
+        `${streams.streams.subjectPrefix}.${event.subject}`,
+        toBinary(event.schema, create(event.schema, event.message)),
+        {
+          msgID: event.messageId ?? id,
+          headers: eventHeaders({
+            id,
+            type: event.schema.typeName,
+            source: event.source ?? "test",
+            time: new Date(),
+            aggregateId: event.aggregateId,
+            trace: {},
+          }),
+        },
+      );
+  } finally {
+    await connection.close();
+  }
+  return id;
 }
 
 export interface TestNatsServer {

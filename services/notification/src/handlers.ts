@@ -1,0 +1,104 @@
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type {
+  BookingCancelledSchema,
+  BookingConfirmedSchema,
+  BookingPaymentFailedSchema,
+} from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
+import {
+  NotificationKind,
+  type NotificationService,
+} from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
+import {
+  type EventHandler,
+  type InboxEventContext,
+  pageTokenCodec,
+  type ServiceHandlers,
+  type TokenVerifier,
+} from "@tourmesh/platform";
+import type { NotificationStore, StoredNotification } from "./notification-store.js";
+import {
+  cancelledDraft,
+  checkListNotifications,
+  confirmedDraft,
+  isNotificationPosition,
+  type NotificationKind as Kind,
+  type Notification,
+  paymentFailedDraft,
+  reminderDueAt,
+} from "./notifications.js";
+import type { NotificationSender } from "./senders.js";
+
+const pageTokens = pageTokenCodec(isNotificationPosition);
+
+const notificationKind: Record<Kind, NotificationKind> = {
+  booking_confirmed: NotificationKind.BOOKING_CONFIRMED,
+  booking_cancelled: NotificationKind.BOOKING_CANCELLED,
+  payment_failed: NotificationKind.PAYMENT_FAILED,
+  tour_reminder: NotificationKind.TOUR_REMINDER,
+};
+
+function toProtoNotification(notification: StoredNotification) {
+  return {
+    notificationId: notification.notificationId,
+    bookingId: notification.bookingId,
+    kind: notificationKind[notification.kind],
+    message: notification.message,
+    createTime: timestampFromDate(notification.createTime),
+  };
+}
+
+/** NotificationService over gRPC: the signed-in traveller's own notifications, newest first. */
+export function notificationHandlers(
+  store: NotificationStore,
+  verifier: TokenVerifier,
+): ServiceHandlers<typeof NotificationService> {
+  return {
+    async listNotifications(request, context) {
+      const caller = await verifier.authenticate(context.metadata);
+      const pageSize = checkListNotifications(request);
+      const filters = { userId: caller.userId };
+      const after = pageTokens.decode(request.pageToken, filters);
+      const { notifications, more } = await store.list(caller.userId, after, pageSize);
+      const last = notifications.at(-1);
+      return {
+        notifications: notifications.map(toProtoNotification),
+        nextPageToken: more && last ? pageTokens.encode({ seq: last.seq }, filters) : "",
+      };
+    },
+  };
+}
+
+/**
+ * The booking events notification consumes, each handled once (the consumer's inbox) in one transaction: the
+ * notification is recorded and delivered, and the tour reminder scheduled or cancelled.
+ */
+export function bookingEventHandlers(
+  store: NotificationStore,
+  sender: NotificationSender,
+  clock = () => new Date(),
+) {
+  const deliver = (notification: Notification) => sender.send(notification);
+  const confirmed: EventHandler<typeof BookingConfirmedSchema, InboxEventContext> = async (
+    event,
+    { tx, id },
+  ) => {
+    const tourStartTime = event.tourStartTime ? timestampDate(event.tourStartTime) : undefined;
+    await store.record(tx, event, confirmedDraft({ ...event, tourStartTime }), id, deliver);
+    const dueAt = tourStartTime && reminderDueAt(tourStartTime, clock());
+    if (tourStartTime && dueAt) await store.scheduleReminder(tx, event, tourStartTime, dueAt);
+  };
+  const cancelled: EventHandler<typeof BookingCancelledSchema, InboxEventContext> = async (
+    event,
+    { tx, id },
+  ) => {
+    await store.record(tx, event, cancelledDraft(event), id, deliver);
+    await store.cancelReminder(tx, event);
+  };
+  const paymentFailed: EventHandler<typeof BookingPaymentFailedSchema, InboxEventContext> = async (
+    event,
+    { tx, id },
+  ) => {
+    await store.record(tx, event, paymentFailedDraft(event), id, deliver);
+  };
+  return { confirmed, cancelled, paymentFailed };
+}
