@@ -7,8 +7,14 @@ import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import type { Money } from "@tourmesh/gen/tourmesh/common/v1/money_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
+import {
+  NotificationKind,
+  NotificationService,
+} from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
+import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
 import { createClient } from "@tourmesh/platform";
+import { runLoad } from "./load/load-generator.js";
 import { ensureInfrastructure } from "./stack/infrastructure.js";
 import { stackServices } from "./stack/services.js";
 import { Supervisor } from "./stack/supervisor.js";
@@ -25,7 +31,10 @@ for (const what of infrastructure.started) say(`started ${what}`);
 const supervisor = new Supervisor(
   { LOG_LEVEL: "info" },
   undefined,
-  (_service, line) => !verbose && line.includes('"msg":"handled"') && !line.includes('"level":"error"'),
+  (_service, line) =>
+    !verbose &&
+    (line.includes('"msg":"handled"') || line.includes('"msg":"event handled"')) &&
+    !line.includes('"level":"error"'),
 );
 let stopping = false;
 async function stopEverything(code: number): Promise<never> {
@@ -50,6 +59,8 @@ try {
   const identity = createConnectClient(IdentityService, gateway);
   const catalog = createConnectClient(CatalogService, gateway);
   const booking = createConnectClient(BookingService, gateway);
+  const reviews = createConnectClient(ReviewService, gateway);
+  const notifications = createConnectClient(NotificationService, gateway);
 
   const { accessToken, expiresIn } = await identity.signIn({ username: "alice", password: "tourmesh-demo" });
   say(`1. alice signs in: a JWT valid for ${expiresIn} s`);
@@ -97,9 +108,33 @@ try {
   payment.close();
 
   const { bookings } = await booking.listBookings({ pageSize: 10 }, asAlice);
+  const statuses = bookings.map((item) => BookingStatus[item.status]);
+  say(`6. alice has ${bookings.length} bookings on her first page: ${[...new Set(statuses)].join(", ")}`);
+
+  const before = (await catalog.getTour({ tourId })).tour;
+  const { review } = await reviews.createReview({ tourId, rating: 5, comment: "Worth every cent." }, asAlice);
+  say(`7. she reviews the tour she booked: ${review?.rating} stars (${review?.reviewId})`);
+  let after = before;
+  for (let waited = 0; after?.ratingCount === before?.ratingCount && waited < 10_000; waited += 200) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    after = (await catalog.getTour({ tourId })).tour;
+  }
   say(
-    `6. alice's bookings: ${bookings.map((item) => `${item.bookingId} ${BookingStatus[item.status]}`).join(", ")}`,
+    `   ReviewCreated went through review's outbox and NATS to catalog: rating ${after?.ratingAverage} ` +
+      `from ${after?.ratingCount} review(s), was ${before?.ratingCount}`,
   );
+  const refused = await reviews
+    .createReview({ tourId: "tour_berlin_potsdam", rating: 1, comment: "never went" }, asAlice)
+    .then(
+      () => "accepted (unexpected)",
+      (error: unknown) => String(error),
+    );
+  say(`   a review of a tour she did not book is refused: ${refused}`);
+
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const { notifications: told } = await notifications.listNotifications({ pageSize: 5 }, asAlice);
+  say("8. what alice was told (booking events consumed by notification, one per event), newest first:");
+  for (const item of told) say(`     ${NotificationKind[item.kind].padEnd(18)} ${item.message}`);
 } catch (error) {
   say(`\nthe scenario failed: ${String(error)}`);
   await stopEverything(1);
@@ -116,4 +151,19 @@ Where to look:
   npx buf curl --protocol grpc --http2-prior-knowledge -d '{"tour_id":"tour_paris_louvre"}' \\
     http://127.0.0.1:50051/tourmesh.catalog.v1.CatalogService/GetTour
 
-The services keep running; Ctrl-C stops everything.`);
+The services keep running under a gentle load (2 calls/s, progress every 10 s); Ctrl-C stops everything.`);
+
+// Runs until Ctrl-C, whose handler above stops the services and exits.
+let tick = 0;
+await runLoad({
+  gatewayUrl: "http://127.0.0.1:8080",
+  rate: 2,
+  durationSeconds: 24 * 60 * 60,
+  users: [
+    { username: "alice", password: "tourmesh-demo" },
+    { username: "bob", password: "tourmesh-demo" },
+  ],
+  onProgress: (line) => {
+    if (tick++ % 10 === 0) say(`load ${line}`);
+  },
+});

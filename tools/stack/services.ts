@@ -13,5 +13,7 @@ export const stackServices: StackService[] = [
   { name: "catalog", port: 50051, metricsPort: 9451 },
   { name: "payment", port: 50053, metricsPort: 9453 },
   { name: "booking", port: 50052, metricsPort: 9452 },
+  { name: "notification", port: 50054, metricsPort: 9454 },
+  { name: "review", port: 50055, metricsPort: 9455 },
   { name: "gateway", port: 8080, metricsPort: 9450 },
 ];
