@@ -1,0 +1,278 @@
+/**
+ * The chaos run: the whole stack as supervised processes on private databases and a private nats-server, a
+ * steady load through the gateway, and meanwhile each service SIGKILLed once, NATS restarted once and payment
+ * stalled (slow, then down) for a while. Then it lets the system settle and checks the invariants from the
+ * databases. Nothing shared on the machine is touched: ports are free ones, databases and NATS are its own.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
+import { createTestDatabase, startTestNatsServer, type TestDatabase } from "@tourmesh/platform/testing";
+import { type LoadSummary, runLoad } from "../load/load-generator.js";
+import type { StackService } from "../stack/services.js";
+import { type SupervisedService, Supervisor } from "../stack/supervisor.js";
+import { type ChaosCheck, type ChaosDatabases, checkInvariants, readChaosRows } from "./invariants.js";
+
+export interface ChaosOptions {
+  /** Least time the load runs; it also runs until every fault has been played and recovered from. */
+  loadSeconds: number;
+  /** Requests per second through the gateway. */
+  rate: number;
+  /** How long payment is slow, then how long it is down. */
+  paymentStallMs: number;
+  /**
+   * Kill the next service this long after the previous one, without waiting for it to come back (restarts
+   * then overlap: a shorter run). Unset: each service is back before the next is killed.
+   */
+  overlappingKillsEveryMs?: number;
+  /** Longest wait for the system to settle after the load. */
+  settleTimeoutMs: number;
+  /** Progress lines (faults, settling); service logs are kept out of it. */
+  log?: (line: string) => void;
+}
+
+export interface ChaosFaults {
+  /** Services SIGKILLed that came back serving on their port. */
+  killedAndBack: string[];
+  natsRestarted: boolean;
+  paymentStalled: boolean;
+}
+
+export interface ChaosResult {
+  faults: ChaosFaults;
+  load: LoadSummary;
+  check: ChaosCheck;
+  settledInMs: number;
+}
+
+const withDatabase = ["identity", "catalog", "payment", "booking", "notification", "review"] as const;
+const withEvents = new Set(["catalog", "payment", "booking", "notification", "review"]);
+const startOrder = ["identity", "catalog", "payment", "booking", "notification", "review", "gateway"];
+const readyTimeoutMs = 60_000;
+
+/**
+ * A free port chosen up front: a restarted service must come back on the same port its clients were given,
+ * so PORT=0 (a new port per start) will not do.
+ */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** SIGKILL (no drain, no goodbye), then waits until the supervisor has restarted it and it serves again. */
+async function killAndAwaitRestart(running: SupervisedService): Promise<void> {
+  const pid = running.pid();
+  if (pid === undefined) throw new Error(`${running.service.name} is not running`);
+  const restartsBefore = running.restarts();
+  process.kill(pid, "SIGKILL");
+  // ready() still answers for the killed process until the supervisor sees the exit, so wait for that first.
+  const deadline = Date.now() + readyTimeoutMs;
+  while (running.restarts() === restartsBefore) {
+    if (Date.now() > deadline) throw new Error(`${running.service.name} was not restarted`);
+    await sleep(50);
+  }
+  await within(running.ready(), readyTimeoutMs, `${running.service.name} serving again`);
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const log = options.log ?? (() => {});
+  const cleanups: Array<() => Promise<unknown>> = [];
+  // Service output is kept (the last lines) to explain a failure, not printed.
+  const serviceLines: string[] = [];
+  try {
+    const nats = await startTestNatsServer();
+    cleanups.push(() => nats.close());
+    const databases = Object.fromEntries(
+      await Promise.all(
+        withDatabase.map(async (name) => {
+          const db = await createTestDatabase(`chaos_${name}`);
+          cleanups.push(() => db.drop());
+          return [name, db] as const;
+        }),
+      ),
+    ) as Record<(typeof withDatabase)[number], TestDatabase>;
+
+    // A signing key that outlives identity's restart, as in production: with the ephemeral default, every token
+    // signed before the kill would be refused once the verifiers refetch the key set.
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const ownEnv: Record<string, Record<string, string>> = {
+      identity: {
+        SEED_DEMO_USERS: "true",
+        JWT_SIGNING_KEYS: JSON.stringify([{ ...privateKey.export({ format: "jwk" }), kid: "chaos" }]),
+      },
+      // Quick retries so the run settles in seconds, not in the production minutes.
+      booking: {
+        BOOKING_RETRY_BASE_MS: "200",
+        BOOKING_RETRY_MAX_MS: "2000",
+        BOOKING_PAYMENT_MAX_ATTEMPTS: "30",
+        BOOKING_BREAKER_HALF_OPEN_MS: "1000",
+      },
+      // Some declines, so bookings also end PAYMENT_FAILED and give their seats back.
+      payment: { PAYMENT_DECLINE_RATE: "0.1" },
+      gateway: { RATE_LIMIT_PER_IP_RPS: "0", RATE_LIMIT_PER_USER_RPS: "0" },
+    };
+    const services: StackService[] = [];
+    for (const name of startOrder) {
+      const env: Record<string, string> = { ...ownEnv[name] };
+      if (name in databases) env.DATABASE_URL = databases[name as keyof typeof databases].url;
+      if (withEvents.has(name)) env.NATS_URL = nats.url;
+      services.push({ name, port: await freePort(), metricsPort: await freePort(), env });
+    }
+    const byName = new Map(services.map((service) => [service.name, service]));
+    const address = (name: string) => `127.0.0.1:${byName.get(name)?.port}`;
+
+    const supervisor = new Supervisor(
+      {
+        LOG_LEVEL: "info",
+        SHUTDOWN_GRACE_MS: "2000",
+        CATALOG_ADDR: address("catalog"),
+        BOOKING_ADDR: address("booking"),
+        PAYMENT_ADDR: address("payment"),
+        IDENTITY_ADDR: address("identity"),
+        REVIEW_ADDR: address("review"),
+        NOTIFICATION_ADDR: address("notification"),
+        JWKS_URL: `http://127.0.0.1:${byName.get("identity")?.metricsPort}/.well-known/jwks.json`,
+      },
+      (line) => {
+        serviceLines.push(line);
+        if (serviceLines.length > 200) serviceLines.shift();
+      },
+    );
+    cleanups.push(() => supervisor.stop());
+    const running = services.map((service, index) => supervisor.start(service, index));
+    await within(Promise.all(running.map((service) => service.ready())), readyTimeoutMs * 2, "stack serving");
+    log(`stack serving: ${services.map((service) => `${service.name}:${service.port}`).join(" ")}`);
+
+    const faults: ChaosFaults = { killedAndBack: [], natsRestarted: false, paymentStalled: false };
+    const loadStop = new AbortController();
+    const loadStarted = Date.now();
+    const load = runLoad({
+      gatewayUrl: `http://${address("gateway")}`,
+      rate: options.rate,
+      // The abort ends it; the duration is only a ceiling.
+      durationSeconds: 3_600,
+      users: ["alice", "bob"].map((username) => ({ username, password: "tourmesh-demo" })),
+      // Bookings and cancellations are what the invariants are about, so more of them than in the usual mix.
+      mix: {
+        listTours: 20,
+        getTour: 15,
+        quotePrice: 10,
+        createBooking: 40,
+        listBookings: 5,
+        cancelBooking: 10,
+      },
+      maxInFlight: 200,
+      signal: loadStop.signal,
+    });
+    // A load that fails (e.g. sign-in refused) must not leave the faults running against nothing.
+    load.catch(() => loadStop.abort());
+
+    try {
+      // Let some bookings through before the first fault.
+      await sleep(2_000);
+      const kills: Array<Promise<void>> = [];
+      for (const service of running) {
+        log(`SIGKILL ${service.service.name}`);
+        const back = killAndAwaitRestart(service).then(() => {
+          faults.killedAndBack.push(service.service.name);
+          log(`${service.service.name} serving again`);
+        });
+        kills.push(back);
+        // Awaited below with the others; until then a failure must not count as an unhandled rejection.
+        back.catch(() => {});
+        if (options.overlappingKillsEveryMs === undefined) await back;
+        await sleep(options.overlappingKillsEveryMs ?? 500);
+      }
+      await Promise.all(kills);
+
+      log("restarting NATS");
+      await nats.stop();
+      await sleep(1_000);
+      await nats.start();
+      faults.natsRestarted = true;
+      log("NATS back");
+
+      const paymentFaults = createClient(
+        PaymentFaultService,
+        createGrpcTransport({ baseUrl: `http://${address("payment")}` }),
+      );
+      log(`payment slow (${options.paymentStallMs} ms), then down (${options.paymentStallMs} ms)`);
+      // Slower than booking's charge deadline (2 s): charges land after booking gave up on them.
+      await paymentFaults.setFaults({ latencyMs: 3_000 });
+      await sleep(options.paymentStallMs);
+      await paymentFaults.setFaults({ latencyMs: 0, outage: true });
+      await sleep(options.paymentStallMs);
+      await paymentFaults.setFaults({ latencyMs: 0, outage: false });
+      faults.paymentStalled = true;
+      log("payment back");
+
+      const remaining = options.loadSeconds * 1_000 - (Date.now() - loadStarted);
+      if (remaining > 0) await sleep(remaining);
+    } finally {
+      loadStop.abort();
+    }
+    const loadSummary = await load;
+    log(`load done: ${loadSummary.completed} answers, ${loadSummary.confirmedBookings} confirmed at once`);
+
+    const chaosDatabases: ChaosDatabases = databases;
+    const settleStart = Date.now();
+    let check = checkInvariants(await readChaosRows(chaosDatabases));
+    while (
+      (check.violations.length > 0 || check.counts.bookingsWithWork > 0) &&
+      Date.now() - settleStart < options.settleTimeoutMs
+    ) {
+      await sleep(500);
+      check = checkInvariants(await readChaosRows(chaosDatabases));
+    }
+    const settledInMs = Date.now() - settleStart;
+    if (check.violations.length > 0) {
+      log(`not settled after ${settledInMs} ms; last service lines:\n${serviceLines.slice(-40).join("\n")}`);
+    }
+    return { faults, load: loadSummary, check, settledInMs };
+  } catch (error) {
+    log(`chaos run failed; last service lines:\n${serviceLines.slice(-40).join("\n")}`);
+    throw error;
+  } finally {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  }
+}
+
+export function formatResult(result: ChaosResult): string {
+  const { counts, violations } = result.check;
+  const format = (record: Record<string, number>) =>
+    Object.entries(record)
+      .map(([key, value]) => `${key} ${value}`)
+      .join(", ") || "none";
+  return [
+    `faults: killed and back ${result.faults.killedAndBack.join(", ") || "none"}; NATS restarted ${result.faults.natsRestarted}; payment stalled ${result.faults.paymentStalled}`,
+    `load: ${result.load.completed} answers in ${result.load.seconds.toFixed(1)} s, ${result.load.confirmedBookings} bookings confirmed at once, ${result.load.dropped} dropped`,
+    `createBooking: ${result.load.operations.createBooking?.count ?? 0} calls, errors ${format(result.load.operations.createBooking?.errorsByCode ?? {})}`,
+    `settled in ${(result.settledInMs / 1000).toFixed(1)} s`,
+    `bookings: ${format(counts.bookings)} (${counts.bookingsWithWork} still owing work)`,
+    `payments: ${format(counts.payments)}`,
+    `BOOKING_CONFIRMED notifications: ${counts.confirmedNotifications}`,
+    `held reservations: ${counts.heldReservations} (${counts.heldSeats} seats)`,
+    `violations: ${violations.length}`,
+    ...violations.slice(0, 50).map((violation) => `  ${violation}`),
+  ].join("\n");
+}
