@@ -11,7 +11,7 @@
  *   npm run bench:booking -- [--seconds 60] [--step-seconds 10] [--start-rate 40] [--runner tsx|dist]
  *   npm run bench:memory  -- [--seconds 60] [--rate 100] [--runner tsx|dist]   (one fixed rate, memory only)
  *   npm run bench:booking -- --profile [--rate 100] [--seconds 20]   (one fixed rate, CPU profile per service)
- *   --node-args "--max-old-space-size=96"   Node flags for every service (experiments)
+ *   --node-args="--max-semi-space-size=4 --max-old-space-size=128"   Node flags for every service
  *   --direct   book straight at the booking service, past the gateway (what the gateway costs)
  */
 import { readdirSync } from "node:fs";
@@ -22,6 +22,9 @@ import { BookingClient, type BookingLoadResult } from "./booking-load.js";
 import { CpuMeter, describeMachine, loadAverage, memory, shareOwnPriority } from "./proc.js";
 import { formatProfile, type ProfileSummary, readProfile, summariseProfile } from "./profile-summary.js";
 import { fixed, formatCounts, isMain, table, writeResult } from "./report.js";
+
+/** Full-length runs tried, each 15 % below the last, before the search gives up on finding a sustained rate. */
+const SUSTAINED_ATTEMPTS = 5;
 
 export const CLIENT_DESCRIPTION = "gRPC (connect-node gRPC transport over HTTP/2) to the gateway";
 const DIRECT_CLIENT_DESCRIPTION =
@@ -102,6 +105,7 @@ export interface BookingFlowResult {
   search: StepResult[];
   /** The highest offered rate that kept up for the full `seconds`, and what it confirmed. */
   sustained: StepResult | undefined;
+  /** Half the sustained rate (or, when none kept up, half the last rate tried) for the full `seconds`. */
   halfRate: StepResult | undefined;
   memory: ServiceMemory[];
   /** Error-level log lines each service wrote during the whole run. */
@@ -186,20 +190,24 @@ export async function benchBookingFlow(options: BookingFlowOptions): Promise<Boo
       sustained = await runStep(options.fixedRate, options.seconds);
     } else {
       const stepSeconds = Math.min(options.stepSeconds, options.seconds);
-      let best = await searchHighestRate(options.startRate, (rate) => runStep(rate, stepSeconds), search);
-      for (let attempt = 0; attempt < 3 && best > 0; attempt++) {
-        log(`sustained run: ${best}/s for ${options.seconds} s`);
-        const run = await runStep(best, options.seconds);
-        if (run.keptUp) {
-          sustained = run;
+      // A short step can keep up where a long run builds a queue: the full-length run has the last word,
+      // stepping down until one keeps up.
+      let rate = await searchHighestRate(options.startRate, (step) => runStep(step, stepSeconds), search);
+      let last: StepResult | undefined;
+      for (let attempt = 0; attempt < SUSTAINED_ATTEMPTS && rate > 0; attempt++) {
+        log(`sustained run: ${rate}/s for ${options.seconds} s`);
+        last = await runStep(rate, options.seconds);
+        if (last.keptUp) {
+          sustained = last;
           break;
         }
-        search.push(run);
-        best = Math.floor(best * 0.9);
+        search.push(last);
+        rate = Math.floor(rate * 0.85);
       }
-      if (sustained) {
-        const half = Math.max(1, Math.round(sustained.offeredRate / 2));
-        log(`latency run: half that rate, ${half}/s for ${options.seconds} s`);
+      const reference = sustained ?? last;
+      if (reference) {
+        const half = Math.max(1, Math.round(reference.offeredRate / 2));
+        log(`latency run: half ${sustained ? "that" : "the last"} rate, ${half}/s for ${options.seconds} s`);
         halfRate = await runStep(half, options.seconds);
       }
     }
