@@ -1,5 +1,6 @@
 import type { Metadata } from "@grpc/grpc-js";
 import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { LRUCache } from "lru-cache";
 import { UnauthenticatedError } from "./errors.js";
 
 /** The user a request acts for, as proved by a verified access token. */
@@ -19,14 +20,23 @@ export interface TokenVerifierOptions {
 
 /** Clock skew tolerated between the token issuer and this service. */
 const CLOCK_TOLERANCE_SECONDS = 5;
+/**
+ * A verified token is remembered for at most this long (and never past its expiry): long enough that a
+ * user's calls skip the signature check, short enough that a key taken out of the JWKS soon stops working.
+ */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+const VERIFIED_TOKENS_KEPT = 5_000;
 
 /**
  * Verifies access tokens against identity's JWKS. Keys are fetched once and cached; a token signed with a
  * key id the cache does not know triggers a refetch (rate-limited by jose), so a key rotation needs no
- * restart. Signature, issuer, audience and expiry are all checked; any failure is UNAUTHENTICATED.
+ * restart. Signature, issuer, audience and expiry are all checked; any failure is UNAUTHENTICATED. A token
+ * that passed is remembered for a while (see VERIFIED_TOKEN_TTL_MS): the signature check is the costliest
+ * part of most calls, and a client sends the same token with every call until it expires.
  */
 export class TokenVerifier {
   private readonly keys: JWTVerifyGetKey;
+  private readonly verified = new LRUCache<string, Caller>({ max: VERIFIED_TOKENS_KEPT });
 
   constructor(private readonly options: TokenVerifierOptions) {
     this.keys = createRemoteJWKSet(new URL(options.jwksUrl), {
@@ -36,6 +46,8 @@ export class TokenVerifier {
   }
 
   async verify(token: string): Promise<Caller> {
+    const known = this.verified.get(token);
+    if (known) return known;
     try {
       const { payload } = await jwtVerify(token, this.keys, {
         issuer: this.options.issuer,
@@ -46,7 +58,11 @@ export class TokenVerifier {
       });
       const userId = payload.sub as string;
       const username = typeof payload.preferred_username === "string" ? payload.preferred_username : userId;
-      return { userId, username };
+      const caller = { userId, username };
+      const validForMs = (payload.exp as number) * 1_000 - Date.now();
+      if (validForMs > 0)
+        this.verified.set(token, caller, { ttl: Math.min(VERIFIED_TOKEN_TTL_MS, validForMs) });
+      return caller;
     } catch {
       // Why a token failed (expired, tampered, wrong issuer) is logged by nobody and told to nobody: the
       // answer is the same so that a forger learns nothing.

@@ -15,9 +15,13 @@ export interface CallContext {
 
 const storage = new AsyncLocalStorage<CallContext>();
 
-/** Runs `work` with `context` as the current call, so that calls it makes downstream inherit its deadline. */
-export function runInCallContext<T>(context: CallContext, work: () => T): T {
-  return storage.run(context, work);
+/** Runs `work(...args)` with `context` as the current call, so that calls it makes downstream inherit its deadline. */
+export function runInCallContext<Args extends unknown[], T>(
+  context: CallContext,
+  work: (...args: Args) => T,
+  ...args: Args
+): T {
+  return storage.run(context, work, ...args);
 }
 
 /** The call being served by the current async flow, if any. */

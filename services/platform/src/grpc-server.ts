@@ -1,4 +1,10 @@
-import type { DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type {
+  DescMessage,
+  DescMethod,
+  DescService,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
@@ -34,6 +40,9 @@ export interface GrpcServerOptions {
 /** Health service name that stays SERVING while the process lives, even while draining: for liveness probes. */
 export const LIVENESS_SERVICE = "liveness";
 
+/** How far before a caller's deadline a cancellation still counts as that deadline passing. */
+const DEADLINE_CLOCK_SLACK_MS = 5;
+
 /**
  * A grpc-js server that serves protobuf-es services with typed async handlers, and on every call: gives a
  * default deadline, answers DEADLINE_EXCEEDED when it passes, maps thrown errors to gRPC statuses with
@@ -61,9 +70,7 @@ export class GrpcServer {
       const handler = handlerByName[method.localName];
       if (handler === undefined) throw new Error(`${service.typeName}: no handler for ${method.name}`);
       definition[method.localName] = grpcMethodDefinition(method);
-      implementation[method.localName] = this.wrap(service.typeName, method.name, (request, context) =>
-        handler(request, context).then((response) => createMessage(method.output, response as never)),
-      );
+      implementation[method.localName] = this.wrap(service.typeName, method, handler);
     }
     this.server.addService(definition as grpc.ServiceDefinition, implementation);
     this.services.push(service);
@@ -115,76 +122,119 @@ export class GrpcServer {
 
   private wrap(
     serviceName: string,
-    methodName: string,
+    method: DescMethod,
     run: (request: unknown, context: CallContext) => Promise<unknown>,
   ): grpc.handleUnaryCall<unknown, unknown> {
-    const { logger, metrics, defaultDeadlineMs } = this.options;
-    const path = `/${serviceName}/${methodName}`;
-    return (call, callback) => {
-      const started = performance.now();
-      const callerDeadline = call.getDeadline();
-      const deadline =
-        callerDeadline instanceof Date
-          ? callerDeadline
-          : Number.isFinite(callerDeadline)
-            ? new Date(callerDeadline)
-            : new Date(Date.now() + defaultDeadlineMs);
-      // Most handlers never look at the signal: the controller is made only when one does.
-      let abort: AbortController | undefined;
-      let abortReason: ConnectError | undefined;
-      const context: CallContext = {
-        method: path,
-        deadline,
-        metadata: call.metadata,
-        get signal() {
-          abort ??= new AbortController();
-          if (abortReason) abort.abort(abortReason);
-          return abort.signal;
-        },
-      };
-      const stop = (reason: ConnectError) => {
-        abortReason = reason;
-        abort?.abort(reason);
-        answer(reason);
-      };
-      const onCancelled = () => stop(new ConnectError("the caller cancelled the call", Code.Canceled));
-      call.once("cancelled", onCancelled);
-      const deadlineTimer = setTimeout(
-        () => stop(new ConnectError("deadline exceeded", Code.DeadlineExceeded)),
-        Math.max(0, deadline.getTime() - Date.now()),
-      );
-
-      let answered = false;
-      const answer = (error: unknown, response?: unknown) => {
-        if (answered) return;
-        answered = true;
-        clearTimeout(deadlineTimer);
-        call.removeListener("cancelled", onCancelled);
-        const connectError = error === undefined ? undefined : toConnectError(error);
-        const code = connectError ? (connectError.code as number as grpc.status) : grpc.status.OK;
-        metrics.serverHandled(serviceName, methodName, code, (performance.now() - started) / 1000);
-        const fields = {
-          method: path,
-          code: grpc.status[code],
-          duration_ms: Math.round(performance.now() - started),
-        };
-        if (connectError === undefined) {
-          logger.info(fields, "handled");
-          callback(null, response);
-          return;
-        }
-        if (connectError.code === Code.Internal) logger.error({ ...fields, err: error }, "handler failed");
-        else logger.info({ ...fields, message: connectError.rawMessage }, "handled");
-        const trailers = new grpc.Metadata();
-        const details = encodeStatusDetails(connectError);
-        if (details) trailers.set(STATUS_DETAILS_KEY, details);
-        callback({ code, details: connectError.rawMessage, metadata: trailers });
-      };
-
-      runInCallContext(context, () => run(call.request, context)).then(
-        (response) => answer(undefined, response),
-        (error: unknown) => answer(error),
-      );
+    const route: Route = {
+      serviceName,
+      methodName: method.name,
+      path: `/${serviceName}/${method.name}`,
+      output: method.output,
+      run,
+      options: this.options,
     };
+    return (call, callback) => new ServedCall(route, call, callback).serve();
+  }
+}
+
+/** What every call of one method shares. */
+interface Route {
+  serviceName: string;
+  methodName: string;
+  path: string;
+  output: DescMessage;
+  run: (request: unknown, context: CallContext) => Promise<unknown>;
+  options: GrpcServerOptions;
+}
+
+/**
+ * One call being served, and the context its handler sees. Its state lives in fields rather than in closures
+ * made per call, since this runs on every call.
+ */
+class ServedCall implements CallContext {
+  readonly method: string;
+  readonly deadline: Date;
+  readonly metadata: grpc.Metadata;
+  private readonly started = performance.now();
+  private readonly deadlineTimer: NodeJS.Timeout | undefined;
+  private abort: AbortController | undefined;
+  private abortReason: ConnectError | undefined;
+  private answered = false;
+
+  constructor(
+    private readonly route: Route,
+    private readonly call: grpc.ServerUnaryCall<unknown, unknown>,
+    private readonly callback: grpc.sendUnaryData<unknown>,
+  ) {
+    this.method = route.path;
+    this.metadata = call.metadata;
+    const callerDeadline = call.getDeadline();
+    if (callerDeadline instanceof Date) this.deadline = callerDeadline;
+    else if (Number.isFinite(callerDeadline)) this.deadline = new Date(callerDeadline);
+    else {
+      // grpc-js enforces a caller's deadline itself (it answers DEADLINE_EXCEEDED, then emits 'cancelled');
+      // only the default given here needs a timer of ours.
+      const { defaultDeadlineMs } = route.options;
+      this.deadline = new Date(Date.now() + defaultDeadlineMs);
+      this.deadlineTimer = setTimeout(this.onDeadline, defaultDeadlineMs);
+    }
+    call.once("cancelled", this.onCancelled);
+  }
+
+  // Most handlers never look at the signal: the controller is made only when one does.
+  get signal(): AbortSignal {
+    this.abort ??= new AbortController();
+    if (this.abortReason) this.abort.abort(this.abortReason);
+    return this.abort.signal;
+  }
+
+  serve(): void {
+    runInCallContext(this, this.route.run, this.call.request, this).then(this.onResponse, this.onError);
+  }
+
+  private readonly onResponse = (response: unknown) =>
+    this.answer(undefined, createMessage(this.route.output, response as never));
+
+  private readonly onError = (error: unknown) => this.answer(error);
+
+  private readonly onDeadline = () => this.stop(new ConnectError("deadline exceeded", Code.DeadlineExceeded));
+
+  private readonly onCancelled = () =>
+    this.stop(
+      // grpc-js times the caller's deadline on the event loop's clock, which can run a little behind.
+      Date.now() >= this.deadline.getTime() - DEADLINE_CLOCK_SLACK_MS
+        ? new ConnectError("deadline exceeded", Code.DeadlineExceeded)
+        : new ConnectError("the caller cancelled the call", Code.Canceled),
+    );
+
+  private stop(reason: ConnectError): void {
+    this.abortReason = reason;
+    this.abort?.abort(reason);
+    this.answer(reason);
+  }
+
+  private answer(error: unknown, response?: unknown): void {
+    if (this.answered) return;
+    this.answered = true;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.call.removeListener("cancelled", this.onCancelled);
+    const { serviceName, methodName, path, options } = this.route;
+    const { logger, metrics } = options;
+    const connectError = error === undefined ? undefined : toConnectError(error);
+    const code = connectError ? (connectError.code as number as grpc.status) : grpc.status.OK;
+    const elapsedMs = performance.now() - this.started;
+    metrics.serverHandled(serviceName, methodName, code, elapsedMs / 1000);
+    const fields = { method: path, code: grpc.status[code], duration_ms: Math.round(elapsedMs) };
+    if (connectError === undefined) {
+      logger.info(fields, "handled");
+      this.callback(null, response);
+      return;
+    }
+    if (connectError.code === Code.Internal) logger.error({ ...fields, err: error }, "handler failed");
+    else logger.info({ ...fields, message: connectError.rawMessage }, "handled");
+    const trailers = new grpc.Metadata();
+    const details = encodeStatusDetails(connectError);
+    if (details) trailers.set(STATUS_DETAILS_KEY, details);
+    this.callback({ code, details: connectError.rawMessage, metadata: trailers });
   }
 }

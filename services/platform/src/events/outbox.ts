@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
 import type { JetStreamClient } from "nats";
-import pg from "pg";
+import type pg from "pg";
 import type { Logger } from "../logger.js";
-import type { PoolClient } from "../postgres.js";
+import { type PoolClient, PreparingClient } from "../postgres.js";
 import { eventHeaders, type NewEvent } from "./envelope.js";
 import type { EventMetrics } from "./event-metrics.js";
 
@@ -133,7 +133,7 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     const { logger } = this.options;
     while (!this.stopped) {
-      const client = new pg.Client({ connectionString: this.options.databaseUrl });
+      const client = new PreparingClient({ connectionString: this.options.databaseUrl });
       let lost: Error | undefined;
       client.on("error", (error) => {
         lost = error;
