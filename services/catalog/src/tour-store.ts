@@ -1,7 +1,6 @@
 import {
   AlreadyExistsError,
   FailedPreconditionError,
-  inTransaction,
   NotFoundError,
   type Pool,
   type PoolClient,
@@ -62,6 +61,10 @@ function toReservation(row: ReservationRow): Reservation {
   return { reservationId: row.reservation_id, tourId: row.tour_id, seats: row.seats, status: row.status };
 }
 
+const FOREIGN_KEY_VIOLATION = "23503";
+/** The CHECK that keeps tours.seats_available between 0 and capacity (see migration 002). */
+const SEATS_CHECK = "tours_seats_within_capacity";
+
 const tourNotFound = (tourId: string) => new NotFoundError(`tour ${tourId} does not exist`, "tour_id");
 
 /** The catalog's tables: tours and the seat reservations held on them. */
@@ -98,53 +101,57 @@ export class TourStore {
   }
 
   /**
-   * Holds seats, at most once per reservation id. The seat count drops in one conditional UPDATE, which
-   * Postgres serialises on the tour's row: concurrent reservations can never take more seats than are free.
+   * Holds seats, at most once per reservation id, in one statement: the reservation row is inserted and the
+   * tour's seat count taken down together. The count's CHECK (0 ≤ seats_available ≤ capacity) makes an
+   * oversell fail the whole statement, reservation included, and Postgres serialises the statements on the
+   * tour's row: concurrent reservations can never take more seats than are free. A reservation id that
+   * exists already inserts nothing and takes no seats: that is a replay.
    */
   async reserveSeats(request: {
     tourId: string;
     seats: number;
     reservationId: string;
   }): Promise<{ reservation: Reservation; seatsAvailable: number }> {
-    return inTransaction(this.db, async (client) => {
-      const inserted = await client
-        .query<ReservationRow>(
-          `INSERT INTO reservations (reservation_id, tour_id, seats, status) VALUES ($1, $2, $3, 'held')
+    const { rows } = await this.db
+      .query<ReservationRow & { seats_available: number }>(
+        `WITH reservation AS (
+           INSERT INTO reservations (reservation_id, tour_id, seats, status) VALUES ($1, $2, $3, 'held')
            ON CONFLICT (reservation_id) DO NOTHING
-           RETURNING reservation_id, tour_id, seats, status`,
-          [request.reservationId, request.tourId, request.seats],
-        )
-        .catch((error: { code?: string }) => {
-          throw error.code === "23503" ? tourNotFound(request.tourId) : error;
-        });
-      const reservation = inserted.rows[0];
-      if (!reservation) return this.replayReservation(client, request);
-
-      const updated = await client.query<{ seats_available: number }>(
-        `UPDATE tours SET seats_available = seats_available - $2
-          WHERE tour_id = $1 AND seats_available >= $2
-          RETURNING seats_available`,
-        [request.tourId, request.seats],
-      );
-      const seatsAvailable = updated.rows[0]?.seats_available;
-      if (seatsAvailable === undefined) {
-        const left = await client.query<{ seats_available: number }>(
-          "SELECT seats_available FROM tours WHERE tour_id = $1",
-          [request.tourId],
-        );
-        throw new FailedPreconditionError(
-          `tour ${request.tourId} has ${left.rows[0]?.seats_available ?? 0} seats left, ${request.seats} asked for`,
-        );
-      }
-      return { reservation: toReservation(reservation), seatsAvailable };
-    });
+           RETURNING reservation_id, tour_id, seats, status
+         ), tour AS (
+           UPDATE tours SET seats_available = tours.seats_available - reservation.seats
+             FROM reservation WHERE tours.tour_id = reservation.tour_id
+           RETURNING tours.seats_available
+         )
+         SELECT reservation.*, tour.seats_available FROM reservation, tour`,
+        [request.reservationId, request.tourId, request.seats],
+      )
+      .catch(async (error: { code?: string; constraint?: string }) => {
+        if (error.code === FOREIGN_KEY_VIOLATION) throw tourNotFound(request.tourId);
+        if (error.constraint === SEATS_CHECK) throw await this.notEnoughSeats(request);
+        throw error;
+      });
+    const row = rows[0];
+    if (!row) return this.replayReservation(request);
+    return { reservation: toReservation(row), seatsAvailable: row.seats_available };
   }
 
-  private async replayReservation(
-    client: PoolClient,
-    request: { tourId: string; seats: number; reservationId: string },
-  ): Promise<{ reservation: Reservation; seatsAvailable: number }> {
-    const { rows } = await client.query<ReservationRow & { seats_available: number }>(
+  private async notEnoughSeats(request: { tourId: string; seats: number }): Promise<FailedPreconditionError> {
+    const { rows } = await this.db.query<{ seats_available: number }>(
+      "SELECT seats_available FROM tours WHERE tour_id = $1",
+      [request.tourId],
+    );
+    return new FailedPreconditionError(
+      `tour ${request.tourId} has ${rows[0]?.seats_available ?? 0} seats left, ${request.seats} asked for`,
+    );
+  }
+
+  private async replayReservation(request: {
+    tourId: string;
+    seats: number;
+    reservationId: string;
+  }): Promise<{ reservation: Reservation; seatsAvailable: number }> {
+    const { rows } = await this.db.query<ReservationRow & { seats_available: number }>(
       `SELECT r.reservation_id, r.tour_id, r.seats, r.status, t.seats_available
          FROM reservations r JOIN tours t USING (tour_id) WHERE r.reservation_id = $1`,
       [request.reservationId],
@@ -160,34 +167,32 @@ export class TourStore {
     return { reservation, seatsAvailable: row.seats_available };
   }
 
-  /** Gives a reservation's seats back once; releasing it again returns it unchanged. */
+  /** Gives a reservation's seats back once, in one statement; releasing it again returns it unchanged. */
   async releaseSeats(reservationId: string): Promise<Reservation> {
-    return inTransaction(this.db, async (client) => {
-      const released = await client.query<ReservationRow>(
-        `UPDATE reservations SET status = 'released', released_at = now()
+    const released = await this.db.query<ReservationRow>(
+      `WITH released AS (
+         UPDATE reservations SET status = 'released', released_at = now()
           WHERE reservation_id = $1 AND status = 'held'
-          RETURNING reservation_id, tour_id, seats, status`,
-        [reservationId],
-      );
-      const reservation = released.rows[0];
-      if (reservation) {
-        await client.query("UPDATE tours SET seats_available = seats_available + $2 WHERE tour_id = $1", [
-          reservation.tour_id,
-          reservation.seats,
-        ]);
-        return toReservation(reservation);
-      }
-      const existing = await client.query<ReservationRow>(
-        "SELECT reservation_id, tour_id, seats, status FROM reservations WHERE reservation_id = $1",
-        [reservationId],
-      );
-      const row = existing.rows[0];
-      if (!row) throw new NotFoundError(`reservation ${reservationId} does not exist`, "reservation_id");
-      return toReservation(row);
-    });
+          RETURNING reservation_id, tour_id, seats, status
+       ), tour AS (
+         UPDATE tours SET seats_available = tours.seats_available + released.seats
+           FROM released WHERE tours.tour_id = released.tour_id
+       )
+       SELECT * FROM released`,
+      [reservationId],
+    );
+    const row =
+      released.rows[0] ??
+      (
+        await this.db.query<ReservationRow>(
+          "SELECT reservation_id, tour_id, seats, status FROM reservations WHERE reservation_id = $1",
+          [reservationId],
+        )
+      ).rows[0];
+    if (!row) throw new NotFoundError(`reservation ${reservationId} does not exist`, "reservation_id");
+    return toReservation(row);
   }
 
-  /** Adds tours that are not there yet; existing tours are left as they are. */
   /**
    * Counts one review's rating into the tour's average, in `tx`: the transaction that also marks the
    * ReviewCreated event handled, so a redelivered event is never counted twice.
@@ -200,6 +205,7 @@ export class TourStore {
     if (rowCount === 0) throw tourNotFound(tourId);
   }
 
+  /** Adds tours that are not there yet; existing tours are left as they are. */
   async addTours(tours: readonly Tour[]): Promise<number> {
     let added = 0;
     for (const tour of tours) {
