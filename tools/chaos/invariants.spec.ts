@@ -39,6 +39,17 @@ test("two successful charges for one booking are a violation, a refunded one cou
   assert.deepEqual(checkInvariants(rows).violations, ["booking b1 was charged 2 times"]);
 });
 
+test("a charge kept by a booking that is not confirmed is a violation; a refunded one is not", () => {
+  const rows = consistent();
+  rows.bookings.push({ booking_id: "b3", status: "CANCELLED", work: null });
+  rows.payments.push({ booking_id: "b3", status: "succeeded" });
+  assert.deepEqual(checkInvariants(rows).violations, ["booking b3 is CANCELLED but keeps its charge"]);
+  rows.payments = rows.payments.map((row) =>
+    row.booking_id === "b3" ? { ...row, status: "refunded" } : row,
+  );
+  assert.deepEqual(checkInvariants(rows).violations, []);
+});
+
 test("a confirmed booking needs exactly one BOOKING_CONFIRMED notification", () => {
   const missing = consistent();
   missing.confirmedNotifications = [];

@@ -89,6 +89,13 @@ export function checkInvariants(rows: ChaosRows): ChaosCheck {
     if (count > 1) violations.push(`booking ${bookingId} was charged ${count} times`);
   }
 
+  // Money stays only with confirmed bookings: any other booking's charge is refunded (a late one too).
+  for (const payment of payments) {
+    const status = statusById.get(payment.booking_id);
+    if (payment.status === "succeeded" && status !== "CONFIRMED")
+      violations.push(`booking ${payment.booking_id} is ${status ?? "missing"} but keeps its charge`);
+  }
+
   const confirmedNotices = tally(notifications.map((row) => row.booking_id));
   for (const [bookingId, status] of statusById) {
     const count = confirmedNotices[bookingId] ?? 0;

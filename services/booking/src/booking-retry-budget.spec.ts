@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
+import { chargeKey } from "./bookings.js";
 import { type BookingStack, startBookingStack } from "./testing/booking-stack.js";
 
 const MAX_ATTEMPTS = 4;
@@ -29,14 +30,21 @@ describe("booking when payment stays down", () => {
         [bookingId],
       )
     )[0];
+  const paymentStatus = async (bookingId: string) =>
+    (
+      await stack.databases.payment.query<{ status: string }>(
+        "SELECT status FROM payments WHERE booking_id = $1",
+        [bookingId],
+      )
+    ).map((row) => row.status);
   const reservationsOf = (bookingId: string) =>
     stack.databases.catalog.query("SELECT status FROM reservations WHERE reservation_id = $1", [bookingId]);
-  // Bookings this file confirms on purpose; every other booking here must never be charged.
-  const confirmedIds: string[] = [];
+  // Bookings this file has charged on purpose; no other booking here may ever be charged.
+  const chargedOnPurpose: string[] = [];
   const paymentCount = async () =>
     (
       await stack.databases.payment.query("SELECT 1 FROM payments WHERE booking_id <> ALL($1)", [
-        confirmedIds,
+        chargedOnPurpose,
       ])
     ).length;
 
@@ -59,6 +67,37 @@ describe("booking when payment stays down", () => {
     const row = await bookingRow(bookingId);
     assert.equal(row?.work, null);
     assert.equal(await paymentCount(), 0);
+  });
+
+  it("refunds a charge that lands after the booking gave up (reported by PaymentSucceeded)", async () => {
+    const tourId = "tour_rome_vatican";
+    const { booking } = await stack.booking.createBooking(
+      { idempotencyKey: "down-late", tourId, travelers: 1, countryCode: "IT" },
+      await stack.as("alice"),
+    );
+    const bookingId = booking?.bookingId ?? "";
+    const failed = await stack.waitForStatus(bookingId, "alice", BookingStatus.PAYMENT_FAILED);
+    chargedOnPurpose.push(bookingId);
+
+    // The charge of an attempt whose answer was lost: it reaches payment only now, with the attempt's key.
+    await stack.faults.setFaults({ outage: false });
+    try {
+      const { payment } = await stack.payment.charge({
+        idempotencyKey: chargeKey(bookingId),
+        bookingId,
+        amount: failed.quote?.total,
+      });
+      for (let tries = 0; (await paymentStatus(bookingId))[0] !== "refunded"; tries++) {
+        assert.ok(tries < 300, "the late charge was never refunded");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const { booking: after } = await stack.booking.getBooking({ bookingId }, await stack.as("alice"));
+      assert.equal(after?.status, BookingStatus.PAYMENT_FAILED);
+      assert.equal(after?.paymentId, payment?.paymentId);
+      assert.equal((await bookingRow(bookingId))?.work, null);
+    } finally {
+      await stack.faults.setFaults({ outage: true });
+    }
   });
 
   it("cancels a booking still waiting for payment: seats back at once, and it is never charged", async () => {
@@ -94,13 +133,6 @@ describe("booking when payment stays down", () => {
     const tourId = "tour_berlin_potsdam";
     const seatsBefore = await stack.seatsAvailable(tourId);
     const options = await stack.as("alice");
-    const paymentStatus = async (bookingId: string) =>
-      (
-        await stack.databases.payment.query<{ status: string }>(
-          "SELECT status FROM payments WHERE booking_id = $1",
-          [bookingId],
-        )
-      ).map((row) => row.status);
 
     await stack.faults.setFaults({ outage: false });
     try {
@@ -109,7 +141,7 @@ describe("booking when payment stays down", () => {
         options,
       );
       const bookingId = booking?.bookingId ?? "";
-      confirmedIds.push(bookingId);
+      chargedOnPurpose.push(bookingId);
       // The breaker may still be open from the outage before: then a retry confirms it a little later.
       await stack.waitForStatus(bookingId, "alice", BookingStatus.CONFIRMED);
 

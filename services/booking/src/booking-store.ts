@@ -299,24 +299,27 @@ export class BookingStore {
   /**
    * Takes a booking's work for one attempt when it is due: leases it for `leaseMs` and counts the attempt, in
    * one compare-and-set statement, so that of several deliveries or replicas only one attempt runs at a time.
+   * It looks before it writes: most deliveries find the work done (or not due), which a read answers.
    */
   async claim(bookingId: string, leaseMs: number): Promise<Claim> {
-    const { rows } = await this.db.query<BookingRow>(
-      `UPDATE bookings
-          SET attempts = attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
-        WHERE booking_id = $1 AND work IS NOT NULL AND next_attempt_at <= now()
-        RETURNING ${bookingColumns}`,
-      [bookingId, leaseMs],
-    );
-    if (rows[0]) return { outcome: "claimed", booking: toBooking(rows[0]) };
-    const { rows: pending } = await this.db.query<{ due_in_ms: number | null }>(
-      `SELECT greatest(0, extract(epoch FROM next_attempt_at - now()) * 1000)::float8 AS due_in_ms
-         FROM bookings WHERE booking_id = $1 AND work IS NOT NULL`,
-      [bookingId],
-    );
-    const dueInMs = pending[0]?.due_in_ms;
-    return dueInMs === undefined || dueInMs === null
-      ? { outcome: "nothing_owed" }
-      : { outcome: "not_due", dueInMs };
+    for (;;) {
+      const { rows: owed } = await this.db.query<{ due_in_ms: number }>(
+        `SELECT greatest(0, extract(epoch FROM next_attempt_at - now()) * 1000)::float8 AS due_in_ms
+           FROM bookings WHERE booking_id = $1 AND work IS NOT NULL`,
+        [bookingId],
+      );
+      const dueInMs = owed[0]?.due_in_ms;
+      if (dueInMs === undefined) return { outcome: "nothing_owed" };
+      if (dueInMs > 0) return { outcome: "not_due", dueInMs };
+      const { rows } = await this.db.query<BookingRow>(
+        `UPDATE bookings
+            SET attempts = attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
+          WHERE booking_id = $1 AND work IS NOT NULL AND next_attempt_at <= now()
+          RETURNING ${bookingColumns}`,
+        [bookingId, leaseMs],
+      );
+      if (rows[0]) return { outcome: "claimed", booking: toBooking(rows[0]) };
+      // Another delivery took the work between the two statements: look again.
+    }
   }
 }

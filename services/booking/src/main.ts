@@ -1,12 +1,16 @@
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
-import { BookingPaymentRequestedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
+import {
+  BookingPaymentRequestedSchema,
+  PaymentSucceededSchema,
+} from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
 import { baseConfigSchema, configFields, runService, TokenVerifier } from "@tourmesh/platform";
 import { z } from "zod";
 import { bookingSubjects } from "./booking-events.js";
 import { BookingStore } from "./booking-store.js";
 import { bookingHandlers } from "./handlers.js";
+import { paymentSucceededHandler, paymentSucceededSubject } from "./payment-outcomes.js";
 import { paymentRetryHandler } from "./payment-retries.js";
 import { BookingSaga } from "./saga.js";
 
@@ -99,5 +103,8 @@ await runService({
           recheckMs: config.BOOKING_RETRY_BASE_MS,
         }),
       );
+    runtime
+      .consume({ name: "booking-payment-outcomes", subject: paymentSucceededSubject, inbox: false })
+      .on(PaymentSucceededSchema, paymentSucceededHandler(saga));
   },
 });

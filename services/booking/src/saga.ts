@@ -48,7 +48,7 @@ export interface SagaOptions {
 }
 
 /** Time kept back from CreateBooking's deadline to record an unanswered charge and answer. */
-const ANSWER_MARGIN_MS = 250;
+const ANSWER_MARGIN_MS = 400;
 
 /** Statuses that say the request itself is wrong, not that the service failed: they do not trip the breaker. */
 const requestErrors = new Set([
@@ -184,6 +184,22 @@ export class BookingSaga {
       );
       return this.store.retryLater(booking.bookingId, "compensate", delayMs);
     }
+  }
+
+  /**
+   * Payment reports a charge for one of our bookings (its PaymentSucceeded event). Mostly the booking already
+   * knows it (the saga recorded the charge's answer). When it does not, the charge was made by a call whose
+   * answer never came back: a pending booking is confirmed; one that has ended meanwhile (given up, or
+   * cancelled while pending) must not keep the money, and its compensation refunds it. Returns undefined for
+   * a booking that does not exist here.
+   */
+  async chargeReported(bookingId: string, paymentId: string): Promise<StoredBooking | undefined> {
+    const booking = await this.store.get(bookingId).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    });
+    if (!booking || booking.paymentId === paymentId) return booking;
+    return this.record(booking, { type: "charged", paymentId });
   }
 
   /** Carries out the work a retry claimed. */
