@@ -42,6 +42,8 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ DEFAULT_DEADLINE_MS: 
     .pipe(z.array(z.union([z.literal("*"), z.url()])).min(1)),
   /** Request bodies above this size are refused (RESOURCE_EXHAUSTED): no public request needs more. */
   GATEWAY_MAX_REQUEST_BYTES: count,
+  /** Calls forwarded at once; more are refused with UNAVAILABLE at once (load shedding, see admission.ts). */
+  GATEWAY_MAX_IN_FLIGHT: count,
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
@@ -67,4 +69,5 @@ export const gatewayDefaults = {
   TRUSTED_PROXY_HOPS: 0,
   CORS_ALLOWED_ORIGINS: "*",
   GATEWAY_MAX_REQUEST_BYTES: 1_048_576,
+  GATEWAY_MAX_IN_FLIGHT: 256,
 } satisfies Partial<Record<keyof z.input<typeof gatewayConfigSchema>, string | number>>;

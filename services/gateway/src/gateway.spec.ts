@@ -547,13 +547,15 @@ describe("gateway", () => {
       { tourId: "tour_amsterdam_canals" },
       callOptions(freshAddress(), undefined, { headers: { traceparent, "x-request-id": "trace-test-1" } }),
     );
+    // Both processes write their logs asynchronously: wait for each line.
     let catalogLine: Record<string, unknown> | undefined;
-    for (let waited = 0; waited < 3_000 && !catalogLine; waited += 50) {
+    let gatewayLine: Record<string, unknown> | undefined;
+    for (let waited = 0; waited < 3_000 && !(catalogLine && gatewayLine); waited += 50) {
       catalogLine = catalog.logs.find((line) => line.trace_id === traceId);
-      if (!catalogLine) await sleep(50);
+      gatewayLine = gateway.logs.find((line) => line.trace_id === traceId);
+      if (!(catalogLine && gatewayLine)) await sleep(50);
     }
     assert.equal(catalogLine?.method, "/tourmesh.catalog.v1.CatalogService/GetTour");
-    const gatewayLine = gateway.logs.find((line) => line.trace_id === traceId);
     assert.equal(gatewayLine?.procedure, "/tourmesh.catalog.v1.CatalogService/GetTour");
     assert.equal(gatewayLine?.code, "OK");
     assert.equal(gatewayLine?.request_id, "trace-test-1");

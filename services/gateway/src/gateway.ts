@@ -3,6 +3,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ServerReflection } from "@tourmesh/gen/grpc/reflection/v1/reflection_pb.js";
 import { Health } from "@tourmesh/gen/health/v1/health_pb.js";
 import { createClient, type GrpcMetrics, type Logger, TokenVerifier } from "@tourmesh/platform";
+import { admission } from "./admission.js";
 import type { GatewayConfig } from "./config.js";
 import {
   clientAddress,
@@ -68,6 +69,7 @@ export async function startGateway(
     },
     interceptors: [
       observe({ logger, metrics, quiet: new Set([Health.typeName, ServerReflection.typeName]) }),
+      admission(config.GATEWAY_MAX_IN_FLIGHT, (procedure) => access.has(procedure)),
       guard({
         access,
         verifier: new TokenVerifier({

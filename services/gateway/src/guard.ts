@@ -14,27 +14,29 @@ export interface GuardOptions {
 }
 
 /**
- * RESOURCE_EXHAUSTED with when to retry, both as a google.rpc.RetryInfo detail (for gRPC and Connect
+ * A refusal that tells the client when to retry, both as a google.rpc.RetryInfo detail (for gRPC and Connect
  * clients) and as a Retry-After header in whole seconds (for curl and HTTP tooling).
  */
-function rateLimited(retryAfterMs: number, limited: "client address" | "user"): ConnectError {
-  return new ConnectError(
-    `too many requests from this ${limited}; retry in ${retryAfterMs} ms`,
-    Code.ResourceExhausted,
-    { "retry-after": String(Math.ceil(retryAfterMs / 1000)) },
-    [
-      {
-        desc: RetryInfoSchema,
-        value: {
-          retryDelay: {
-            seconds: BigInt(Math.floor(retryAfterMs / 1000)),
-            nanos: (retryAfterMs % 1000) * 1_000_000,
-          },
+export function refusedForNow(message: string, code: Code, retryAfterMs: number): ConnectError {
+  return new ConnectError(message, code, { "retry-after": String(Math.ceil(retryAfterMs / 1000)) }, [
+    {
+      desc: RetryInfoSchema,
+      value: {
+        retryDelay: {
+          seconds: BigInt(Math.floor(retryAfterMs / 1000)),
+          nanos: (retryAfterMs % 1000) * 1_000_000,
         },
       },
-    ],
-  );
+    },
+  ]);
 }
+
+const rateLimited = (retryAfterMs: number, limited: "client address" | "user") =>
+  refusedForNow(
+    `too many requests from this ${limited}; retry in ${retryAfterMs} ms`,
+    Code.ResourceExhausted,
+    retryAfterMs,
+  );
 
 /**
  * The edge's checks, in order: the client address's rate limit (so that floods without a token are
