@@ -1,14 +1,60 @@
-// The Tiltfile and the Dockerfile agree with the manifests and with each other.
+// The Tiltfile and the Dockerfile agree with the manifests, with each other and with the bundle build.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { describe, it } from "node:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { buildBundles, bundleDir, bundleEntry, SHIPPED_ENV } from "../tools/build.js";
 import type { KubeObject } from "./kustomize.js";
 import { overlayNames, renderOverlay } from "./overlays.js";
 
 const repoRoot = join(import.meta.dirname, "..");
 const tiltfile = readFileSync(join(repoRoot, "Tiltfile"), "utf8");
 const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
+
+interface Stage {
+  name: string;
+  /** The image or earlier stage it starts FROM. */
+  base: string;
+  /** Its instructions after the FROM line. */
+  body: string;
+}
+
+/** The Dockerfile's stages in order; an unnamed stage is named by its index, as Docker does. */
+const stages: Stage[] = dockerfile
+  .split(/^(?=FROM )/m)
+  .slice(1)
+  .map((text, index) => {
+    const from = /^FROM (\S+)(?: AS (\S+))?\n/.exec(text);
+    assert.ok(from?.[1], `stage ${index} starts with FROM`);
+    return { name: from[2] ?? String(index), base: from[1], body: text.slice(from[0].length) };
+  });
+
+function stage(name: string): Stage {
+  const found = stages.find((candidate) => candidate.name === name);
+  assert.ok(found, `the Dockerfile has a stage ${name}`);
+  return found;
+}
+
+/** A stage's instructions together with those of the stages it is built FROM, the earliest first. */
+function lineage(name: string): string {
+  const current = stage(name);
+  const parent = stages.find((candidate) => candidate.name === current.base);
+  return (parent ? `${lineage(parent.name)}\n` : "") + current.body;
+}
+
+/** The instructions of a stage (or of its lineage) that are last of their kind: what the image keeps. */
+function last(body: string, instruction: string): string | undefined {
+  return [...body.matchAll(new RegExp(`^${instruction} (.+)$`, "gm"))].at(-1)?.[1];
+}
+
+/** Kubernetes quantities as the manifests write memory: 128Mi, 1Gi. */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  assert.ok(match?.[1], `${quantity} is in Mi or Gi`);
+  return Number(match[1]) * (match[2] === "Gi" ? 1024 : 1);
+}
 
 /** A top-level `NAME = value` of the Tiltfile: a string, a number or a list of strings. */
 function tiltConstant(name: string): string | number | string[] {
@@ -27,12 +73,18 @@ const workloadKinds = new Set(["Deployment", "StatefulSet"]);
 function workloads(objects: KubeObject[]): KubeObject[] {
   return objects.filter((object) => workloadKinds.has(object.kind));
 }
-function images(objects: KubeObject[]): string[] {
-  return workloads(objects).flatMap((workload) =>
-    (
-      workload.spec as { template: { spec: { containers: Array<{ image: string }> } } }
-    ).template.spec.containers.map((container) => container.image),
+interface Container {
+  image: string;
+  resources?: { limits?: { memory?: string } };
+}
+function containers(objects: KubeObject[]): Container[] {
+  return workloads(objects).flatMap(
+    (workload) =>
+      (workload.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers,
   );
+}
+function images(objects: KubeObject[]): string[] {
+  return containers(objects).map((container) => container.image);
 }
 
 describe("the Tiltfile", () => {
@@ -80,20 +132,45 @@ describe("the Tiltfile", () => {
     );
   });
 
-  it("syncs files where the Dockerfile puts them", () => {
+  it("builds the Dockerfile's dev target, which runs the TypeScript through tsx", () => {
+    assert.match(tiltfile, /docker_build\([^)]*\n\s+target = "dev",\n/);
+    const dev = lineage("dev");
+    assert.match(last(dev, "CMD") ?? "", /^\["node", "--import", "tsx", "src\/main\.ts"\]$/);
+    assert.match(last(dev, "WORKDIR") ?? "", /^\/app\/services\/\$\{SERVICE\}$/);
+    // Tilt's entrypoint: tsx is a development dependency, so the dev image installs those.
+    assert.match(tiltfile, /entrypoint = \["\/app\/node_modules\/\.bin\/tsx", "watch",/);
+    assert.match(dev, /^RUN .*npm ci(?! .*--omit=dev)/m);
+  });
+
+  it("syncs files where the dev image has them", () => {
     const syncs = [...tiltfile.matchAll(/sync\("([^"]+)"(?: % name)?, "([^"]+)"(?: % name)?\)/g)];
     assert.ok(syncs.length >= 3);
-    assert.match(dockerfile, /^WORKDIR \/app$/m);
+    const dev = lineage("dev");
+    assert.match(dev, /^WORKDIR \/app$/m);
     for (const [, local, remote] of syncs) {
       assert.equal(remote, `/app/${local}`);
       const copied = (local as string).replace("%s", `\${SERVICE}`).replace(/\/src$/, "");
       assert.match(
-        dockerfile,
+        dev,
         new RegExp(`^COPY .*${copied.replace(/[$/{}]/g, "\\$&")} `, "m"),
         `${local} is copied`,
       );
     }
   });
+
+  for (const overlay of overlayNames()) {
+    it(`${overlay}: gives the services more memory under tilt up than the bundles get in the cluster`, () => {
+      const ours = containers(renderOverlay(overlay)).filter((container) =>
+        container.image.startsWith("tourmesh/"),
+      );
+      const devLimit = mebibytes(tiltConstant("DEV_MEMORY_LIMIT") as string);
+      for (const container of ours) {
+        const limit = container.resources?.limits?.memory;
+        assert.ok(limit, `${container.image} has a memory limit for the Tiltfile to raise`);
+        assert.ok(devLimit > mebibytes(limit), `${container.image}: ${devLimit}Mi > ${limit}`);
+      }
+    });
+  }
 
   it("installs the Linkerd whose CRD schemas the manifests are validated against", (t) => {
     const readme = join(repoRoot, "..", "shared", "schemas", "README.md");
@@ -112,22 +189,129 @@ describe("the Dockerfile", () => {
     );
     assert.ok(image, "NODE_IMAGE names an exact Node version");
     assert.equal(image[1], process.versions.node.split(".")[0]);
-    for (const from of dockerfile.matchAll(/^FROM (\S+)/gm)) assert.equal(from[1], `\${NODE_IMAGE}`);
+    stages.forEach((current, index) => {
+      const earlier = stages.slice(0, index).map((candidate) => candidate.name);
+      assert.ok(
+        current.base === `\${NODE_IMAGE}` || earlier.includes(current.base),
+        `${current.name} starts from NODE_IMAGE or an earlier stage`,
+      );
+    });
   });
 
-  it("is multi-stage, takes the service as a build argument and runs it as a non-root user", () => {
-    assert.ok([...dockerfile.matchAll(/^FROM /gm)].length >= 2);
-    const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
-    assert.match(finalStage, /^ARG SERVICE$/m);
-    const user = [...finalStage.matchAll(/^USER (\d+):(\d+)$/gm)].at(-1);
-    assert.ok(user && Number(user[1]) > 0, "the last USER is a numeric non-root uid");
-    assert.match(finalStage, /^WORKDIR \/app\/services\/\$\{SERVICE\}$/m);
-    assert.match(finalStage, /^CMD \["node", "--import", "tsx", "src\/main\.ts"\]$/m);
+  it("takes the service as a build argument and runs it as a non-root user, in production and in dev", () => {
+    for (const name of ["production", "dev"]) {
+      assert.match(stage(name).body, /^ARG SERVICE$/m, name);
+      const user = /^(\d+):(\d+)$/.exec(last(lineage(name), "USER") ?? "");
+      assert.ok(user && Number(user[1]) > 0, `${name}: the last USER is a numeric non-root uid`);
+    }
+  });
+
+  it("ships, by default, the bundle run by node as PID 1, on the production dependencies only", () => {
+    const production = stages.at(-1);
+    assert.equal(production?.name, "production", "production is the last stage: the default target");
+    assert.equal(production.base, `\${NODE_IMAGE}`);
+    const { body } = production;
+    assert.equal(last(body, "WORKDIR"), "/app");
+    // Exec form with node first: node is PID 1 and receives SIGTERM.
+    assert.equal(last(body, "CMD"), `["node", "main.mjs"]`);
+    assert.equal(basename(bundleEntry("any")), "main.mjs", "the image runs the file tools/build.ts writes");
+    const fromStages = [...body.matchAll(/^COPY (?:--\S+ )*--from=(\S+) (\S+) (\S+)$/gm)].map(
+      ([, from, source, target]) => ({ from, source, target }),
+    );
+    assert.deepEqual(fromStages, [
+      { from: "dependencies", source: "/app", target: "./" },
+      { from: "build", source: `/app/${bundleDir(`\${SERVICE}`)}/`, target: "./" },
+    ]);
+    assert.doesNotMatch(body, /^COPY (?!--from)/m, "nothing from the build context: sources stay out");
+    assert.match(stage("dependencies").body, /^RUN .*npm ci --omit=dev /m);
+  });
+
+  it("runs the services in the environment the benchmarks measure the bundles in", () => {
+    const production = stage("production").body;
+    const environment = Object.fromEntries(
+      [...production.matchAll(/^ENV (\w+)="([^"]*)"$/gm)].map(([, name, value]) => [name, value]),
+    );
+    assert.deepEqual(environment, SHIPPED_ENV);
+    assert.match(SHIPPED_ENV.NODE_OPTIONS ?? "", /--max-old-space-size=\d+/);
+    assert.doesNotMatch(production, /^ENV (?!\w+="[^"]*"$)/m, "one variable per ENV line, quoted");
+  });
+
+  it("builds the bundle with tools/build.ts and everything that script imports", () => {
+    const build = stage("build").body;
+    assert.match(build, /^RUN node --import tsx tools\/build\.ts "\$\{SERVICE\}"$/m);
+    const copied = last(build, "COPY")?.split(" ").slice(0, -1) ?? [];
+    const ignored = readFileSync(join(repoRoot, ".dockerignore"), "utf8").split("\n");
+    const script = join(repoRoot, "tools", "build.ts");
+    for (const [, local] of readFileSync(script, "utf8").matchAll(/ from "(\.[^"]+)\.js";/g)) {
+      const file = `tools/${(local as string).replace(/^\.\//, "")}.ts`;
+      assert.ok(copied.includes(file), `the build stage copies ${file}`);
+      assert.ok(ignored.includes(`!${file}`), `.dockerignore lets ${file} into the build context`);
+    }
+    assert.ok(copied.includes("tools/build.ts") && ignored.includes("!tools/build.ts"));
+    // The sources the bundle is built from: the workspaces, whose folders hold the migrations too.
+    for (const folder of ["gen", "services/platform", `services/\${SERVICE}`])
+      assert.match(lineage("build"), new RegExp(`^COPY .* ${folder.replace(/[$/{}]/g, "\\$&")} `, "m"));
   });
 
   it("builds from a context without modules, secrets, git history or tests", () => {
     const ignored = readFileSync(join(repoRoot, ".dockerignore"), "utf8").split("\n");
-    for (const entry of ["**/node_modules", ".git", ".tourmesh", "**/*.spec.ts"])
+    for (const entry of ["**/node_modules", ".git", ".tourmesh", "**/*.spec.ts", "dist"])
       assert.ok(ignored.includes(entry), entry);
   });
+});
+
+describe("the packages", () => {
+  const manifest = (path: string) =>
+    JSON.parse(readFileSync(join(repoRoot, path), "utf8")) as {
+      dependencies?: Record<string, string>;
+      devDependencies?: Record<string, string>;
+    };
+
+  it("need neither tsx nor esbuild at run time: the image runs JavaScript", () => {
+    const workspaces = ["gen", ...readdirSync(join(repoRoot, "services")).map((name) => `services/${name}`)];
+    for (const workspace of workspaces) {
+      if (!existsSync(join(repoRoot, workspace, "package.json"))) continue;
+      const dependencies = manifest(`${workspace}/package.json`).dependencies ?? {};
+      for (const tool of ["tsx", "esbuild"])
+        assert.ok(!(tool in dependencies), `${workspace} depends on ${tool}`);
+    }
+    const root = manifest("package.json");
+    assert.ok(root.devDependencies?.tsx, "tsx is a development dependency");
+    const lock = JSON.parse(readFileSync(join(repoRoot, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version?: string }>;
+    };
+    assert.equal(
+      root.devDependencies?.esbuild,
+      lock.packages["node_modules/esbuild"]?.version,
+      "esbuild, pinned",
+    );
+  });
+});
+
+describe("the bundle folder tools/build.ts writes (the production image's /app)", () => {
+  const outRoot = mkdtempSync(join(tmpdir(), "tourmesh-bundles-"));
+  const services = tiltConstant("SERVICES") as string[];
+  before(() => buildBundles(services, { outRoot, log: () => undefined }));
+  after(() => rmSync(outRoot, { recursive: true, force: true }));
+
+  for (const service of services) {
+    it(`${service}: holds the bundle, its source map and every file the bundle names by a relative URL`, () => {
+      const entry = bundleEntry(service, outRoot);
+      const bundle = readFileSync(entry, "utf8");
+      assert.ok(existsSync(`${entry}.map`), "the source map");
+      // tools/build.ts turns `new URL("<path>", import.meta.url)` into a URL relative to the source file's
+      // place in the folder; each must name something the folder holds.
+      const named = [
+        ...bundle.matchAll(/new URL\("([^"]+)", new URL\("(\.\/[^"]+)", import\.meta\.url\)\.href\)/g),
+      ];
+      const ownMigrations = join(repoRoot, "services", service, "migrations");
+      if (existsSync(ownMigrations)) assert.ok(named.length > 0, "the bundle reads its migrations");
+      for (const [, path, source] of named) {
+        const file = fileURLToPath(new URL(path as string, new URL(source as string, pathToFileURL(entry))));
+        assert.ok(existsSync(file), `${file} exists`);
+        const original = join(repoRoot, file.slice(dirname(entry).length + 1));
+        assert.deepEqual(readdirSync(file).sort(), readdirSync(original).sort(), `${file} is a full copy`);
+      }
+    });
+  }
 });

@@ -1,12 +1,12 @@
 /**
- * `npm run check:bundle`: builds the services (tools/build.ts), starts the whole stack from `dist/` and
- * proves the bundles behave like the sources where bundling could break them: each service migrated its
- * database (its own migrations and the platform's outbox/inbox tables, found through `import.meta.url`) and
- * serves, and one booking's W3C trace context (a `traceparent` sent to the gateway) reaches every service on
+ * `npm run check:bundle`: builds the services (tools/build.ts), starts the whole stack from `dist/` as the
+ * image runs it (each bundle in its own folder, in the image's environment) and proves the bundles behave
+ * like the sources where bundling could break them: each service migrated its database (its own migrations
+ * and the platform's outbox/inbox tables, found through `import.meta.url` among the files the build copied
+ * beside the bundle) and serves, and one booking's W3C trace context (a `traceparent` sent to the gateway) reaches every service on
  * its path, over gRPC and then over NATS to notification, and shows up in their log lines: that needs the
  * OpenTelemetry grpc instrumentation to have patched grpc-js in every bundle, server and client side.
  */
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -14,10 +14,9 @@ import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { startBenchStack } from "./bench/bench-stack.js";
 import { DEMO_USERS } from "./bench/booking-load.js";
+import { buildBundles } from "./build.js";
 
-const build = spawnSync(process.execPath, ["--import", "tsx", "tools/build.ts"], { stdio: "inherit" });
-if (build.status !== 0) process.exit(build.status ?? 1);
-
+await buildBundles();
 const stack = await startBenchStack({ runner: "dist", keepLogs: true });
 const problems: string[] = [];
 try {

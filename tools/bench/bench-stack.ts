@@ -1,8 +1,10 @@
 /**
  * The whole local stack for a benchmark: every service under `services/` as its own process, all started at
  * once (as `npm run demo` does) on free ports, each on a fresh database of its own that the service creates
- * and migrates itself, with private event streams on the shared NATS. Services run from their TypeScript
- * through tsx (as in development) or from the bundles `npm run build` writes to `dist/`.
+ * and migrates itself, with private event streams on the shared NATS. Services run as they ship (runner
+ * "dist": the bundles `npm run build` writes to `dist/<service>/`, each run from its folder by plain node in
+ * the image's environment, as the production image runs it) or from their TypeScript through tsx (as in
+ * development).
  * `stop()` (and Ctrl-C, see cleanup.ts) stops the processes and removes the databases and streams.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -10,16 +12,29 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
+import { basename, dirname } from "node:path";
 import { testEventStreams } from "@tourmesh/platform/testing";
 import pg from "pg";
+import { buildBundles, bundleEntry, SHIPPED_ENV } from "../build.js";
 import { serviceNames } from "../workspace.js";
 import { onInterrupt } from "./cleanup.js";
 
 export type Runner = "tsx" | "dist";
 
+/** The value of a benchmark's `--runner` option. */
+export function parseRunner(value: string): Runner {
+  if (value === "tsx" || value === "dist") return value;
+  throw new Error(`--runner ${value}: expected dist (the bundles, as the image runs them) or tsx`);
+}
+
+/** Builds the bundles first when the services are to run from them: it takes about a second. */
+export async function prepareRunner(runner: Runner): Promise<void> {
+  if (runner === "dist") await buildBundles();
+}
+
 export interface BenchStackOptions {
-  runner?: Runner;
-  /** Extra Node flags for every service, e.g. ["--cpu-prof", "--cpu-prof-dir=..."]. */
+  runner: Runner;
+  /** Extra Node flags for every service, e.g. ["--cpu-prof", "--cpu-prof-dir=<absolute path>"]. */
   nodeArgs?: string[];
   /** Extra environment for every service. */
   env?: Record<string, string>;
@@ -99,11 +114,24 @@ async function freePort(): Promise<number> {
   }
 }
 
-function entryOf(name: string, runner: Runner): string {
-  if (runner === "tsx") return `services/${name}/src/main.ts`;
-  const bundle = `dist/${name}.mjs`;
+/**
+ * How a service is started. tsx compiles the TypeScript as it loads; a bundle runs as the image runs it:
+ * `node main.mjs` in its folder (the image's /app), in the image's environment (its NODE_OPTIONS and no
+ * others, its malloc settings).
+ */
+function commandOf(
+  name: string,
+  runner: Runner,
+): { flags: string[]; entry: string; cwd?: string; env: Record<string, string> } {
+  if (runner === "tsx") return { flags: ["--import", "tsx"], entry: `services/${name}/src/main.ts`, env: {} };
+  const bundle = bundleEntry(name);
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`npm run build\` first`);
-  return bundle;
+  return {
+    flags: [],
+    entry: basename(bundle),
+    cwd: dirname(bundle),
+    env: { ...SHIPPED_ENV },
+  };
 }
 
 /** The Postgres server that holds the stack's databases (the same variable as the tests' databases). */
@@ -120,8 +148,8 @@ async function withAdmin<T>(serverUrl: string, work: (client: pg.Client) => Prom
   }
 }
 
-export async function startBenchStack(options: BenchStackOptions = {}): Promise<BenchStack> {
-  const runner = options.runner ?? "tsx";
+export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
+  const { runner } = options;
   const serverUrl = databaseServer();
   const suffix = randomBytes(4).toString("hex");
   const names = serviceNames();
@@ -166,22 +194,21 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
       const databaseUrl = new URL(serverUrl);
       databaseUrl.pathname = `/${database ?? "postgres"}`;
       const { port, metricsPort } = portOf(name);
-      const child = spawn(
-        process.execPath,
-        [...nodeFlags(runner), ...(options.nodeArgs ?? []), entryOf(name, runner)],
-        {
-          env: {
-            ...process.env,
-            ...shared,
-            ...(database ? { DATABASE_URL: databaseUrl.toString() } : {}),
-            ...serviceEnv[name],
-            PORT: String(port),
-            METRICS_PORT: String(metricsPort),
-            OTEL_SERVICE_NAME: name,
-          },
-          stdio: ["ignore", "pipe", "pipe"],
+      const command = commandOf(name, runner);
+      const child = spawn(process.execPath, [...command.flags, ...(options.nodeArgs ?? []), command.entry], {
+        ...(command.cwd ? { cwd: command.cwd } : {}),
+        env: {
+          ...process.env,
+          ...command.env,
+          ...shared,
+          ...(database ? { DATABASE_URL: databaseUrl.toString() } : {}),
+          ...serviceEnv[name],
+          PORT: String(port),
+          METRICS_PORT: String(metricsPort),
+          OTEL_SERVICE_NAME: name,
         },
-      );
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       const service = watch(name, child, {
         port,
         metricsPort,
@@ -253,9 +280,6 @@ export async function startBenchStack(options: BenchStackOptions = {}): Promise<
     throw error;
   }
 }
-
-/** tsx compiles the TypeScript as it loads; the bundles are plain JavaScript. */
-const nodeFlags = (runner: Runner) => (runner === "tsx" ? ["--import", "tsx"] : []);
 
 const STDERR_TAIL_BYTES = 8_192;
 

@@ -8,16 +8,18 @@
  * out. Besides rates it reports the CPU each process spent per confirmed booking, read from /proc: the
  * breakdown that says where the time goes, and which other load on a shared machine disturbs far less.
  *
- *   npm run bench:booking -- [--seconds 60] [--step-seconds 10] [--start-rate 40] [--runner tsx|dist]
- *   npm run bench:memory  -- [--seconds 60] [--rate 100] [--runner tsx|dist]   (one fixed rate, memory only)
+ *   npm run bench:booking -- [--seconds 60] [--step-seconds 10] [--start-rate 40] [--runner dist|tsx]
+ *   npm run bench:memory  -- [--seconds 60] [--rate 100] [--runner dist|tsx]   (one fixed rate, memory only)
  *   npm run bench:booking -- --profile [--rate 100] [--seconds 20]   (one fixed rate, CPU profile per service)
- *   --node-args="--max-semi-space-size=4 --max-old-space-size=128"   Node flags for every service
+ *   --runner dist   (the default) the services as they ship: the bundles, built first, with the image's flags
+ *   --runner tsx    the TypeScript through tsx, as in development
+ *   --node-args="--max-old-space-size=96"   more Node flags for every service (they win over the image's)
  *   --direct   book straight at the booking service, past the gateway (what the gateway costs)
  */
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type BenchStack, type Runner, startBenchStack } from "./bench-stack.js";
+import { type BenchStack, parseRunner, prepareRunner, type Runner, startBenchStack } from "./bench-stack.js";
 import { BookingClient, type BookingLoadResult } from "./booking-load.js";
 import { CpuMeter, describeMachine, loadAverage, memory, shareOwnPriority } from "./proc.js";
 import { formatProfile, type ProfileSummary, readProfile, summariseProfile } from "./profile-summary.js";
@@ -79,6 +81,26 @@ export interface ServiceMemory {
   highWaterMb: number;
   /** VmRSS when the last run ended. */
   endMb: number;
+  /**
+   * Where the memory is, from the service's own /metrics (sampled every few seconds under load, highest
+   * seen): V8's heap as reserved and as used by live objects, and the memory outside it that V8 knows of
+   * (Buffers). The rest of the RSS is code, stacks and native allocations (OpenSSL, malloc's arenas).
+   */
+  heapTotalMb: number;
+  heapUsedMb: number;
+  externalMb: number;
+}
+
+/** Gauges of the service's default Node metrics (prom-client), in MB. */
+async function heapMetrics(metricsPort: number): Promise<Record<string, number>> {
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((response) => response.text());
+  const gauge = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  return {
+    heapTotalMb: gauge("nodejs_heap_size_total_bytes"),
+    heapUsedMb: gauge("nodejs_heap_size_used_bytes"),
+    externalMb: gauge("nodejs_external_memory_bytes"),
+  };
 }
 
 export interface BookingFlowOptions {
@@ -114,11 +136,14 @@ export interface BookingFlowResult {
   profiles?: Record<string, ProfileSummary>;
 }
 
-/** Follows each service's RSS once a second while load runs. */
+/** Follows each service's RSS once a second while load runs, and its heap every few seconds. */
 class MemorySampler {
+  private static readonly HEAP_EVERY_SECONDS = 5;
   private readonly idle = new Map<string, number>();
   private readonly peak = new Map<string, number>();
+  private readonly heap = new Map<string, Record<string, number>>();
   private timer: NodeJS.Timeout | undefined;
+  private ticks = 0;
 
   constructor(private readonly stack: BenchStack) {
     for (const service of stack.services.values())
@@ -134,19 +159,37 @@ class MemorySampler {
       const rss = memory(service.pid)?.rssMb ?? 0;
       this.peak.set(service.name, Math.max(this.peak.get(service.name) ?? 0, rss));
     }
+    if (this.ticks++ % MemorySampler.HEAP_EVERY_SECONDS === 0) void this.sampleHeap();
   }
 
-  stop(): ServiceMemory[] {
+  private async sampleHeap(): Promise<void> {
+    await Promise.all(
+      [...this.stack.services.values()].map(async (service) => {
+        const now = await heapMetrics(service.metricsPort).catch(() => ({}) as Record<string, number>);
+        const highest = this.heap.get(service.name) ?? {};
+        for (const [name, value] of Object.entries(now))
+          if (!(value <= (highest[name] ?? 0))) highest[name] = value;
+        this.heap.set(service.name, highest);
+      }),
+    );
+  }
+
+  async stop(): Promise<ServiceMemory[]> {
     clearInterval(this.timer);
     this.sample();
+    await this.sampleHeap();
     return [...this.stack.services.values()].map((service) => {
       const now = memory(service.pid);
+      const heap = this.heap.get(service.name) ?? {};
       return {
         service: service.name,
         idleMb: fixed(this.idle.get(service.name) ?? 0),
         peakMb: fixed(this.peak.get(service.name) ?? 0),
         highWaterMb: fixed(now?.peakRssMb ?? 0),
         endMb: fixed(now?.rssMb ?? 0),
+        heapTotalMb: fixed(heap.heapTotalMb ?? Number.NaN),
+        heapUsedMb: fixed(heap.heapUsedMb ?? Number.NaN),
+        externalMb: fixed(heap.externalMb ?? Number.NaN),
       };
     });
   }
@@ -218,7 +261,7 @@ export async function benchBookingFlow(options: BookingFlowOptions): Promise<Boo
       search,
       sustained,
       halfRate,
-      memory: sampler.stop(),
+      memory: await sampler.stop(),
       errorLogLines: Object.fromEntries(
         [...stack.services.values()].map((service) => [service.name, service.errorLines()]),
       ),
@@ -422,15 +465,19 @@ export function formatBookingFlow(result: BookingFlowResult): string {
   }
   lines.push(
     "",
-    "Resident memory, MB (VmRSS idle, highest under load sampled each second, at the end; VmHWM over the whole life):",
+    "Resident memory, MB (VmRSS idle, highest under load sampled each second, at the end; VmHWM over the whole " +
+      "life; the highest V8 heap reserved and used, and external memory, under load, from /metrics):",
     table(
-      ["service", "idle", "peak under load", "end", "VmHWM"],
+      ["service", "idle", "peak under load", "end", "VmHWM", "heap total", "heap used", "external"],
       result.memory.map((entry) => [
         entry.service,
         entry.idleMb,
         entry.peakMb,
         entry.endMb,
         entry.highWaterMb,
+        entry.heapTotalMb,
+        entry.heapUsedMb,
+        entry.externalMb,
       ]),
     ),
   );
@@ -445,22 +492,24 @@ if (isMain(import.meta.url)) {
       "step-seconds": { type: "string", default: "10" },
       "start-rate": { type: "string", default: "40" },
       rate: { type: "string" },
-      runner: { type: "string", default: "tsx" },
+      runner: { type: "string", default: "dist" },
       memory: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
       "node-args": { type: "string", default: "" },
       direct: { type: "boolean", default: false },
     },
   });
-  const runner = values.runner === "dist" ? "dist" : "tsx";
+  const runner = parseRunner(values.runner);
+  await prepareRunner(runner);
   const fixedRate =
     values.memory || values.profile
       ? Number(values.rate ?? 100)
       : values.rate
         ? Number(values.rate)
         : undefined;
+  // Absolute: a bundle runs in its own folder.
   const profileDir = values.profile
-    ? `bench-results/profiles/${new Date().toISOString().replaceAll(":", "-")}`
+    ? resolve(`bench-results/profiles/${new Date().toISOString().replaceAll(":", "-")}`)
     : undefined;
   const result = await benchBookingFlow({
     seconds: Number(values.seconds),

@@ -3,13 +3,17 @@
  * `bench-results/bench.json`. Run it with a raised priority on a shared machine, e.g.
  * `sudo nice -n -15 npm run bench` (the stack's Postgres backends are given the same priority).
  *
- *   npm run bench -- [--seconds 60] [--parts platform,booking,events,start] [--runner tsx|dist]
+ *   npm run bench -- [--seconds 60] [--parts platform,booking,events,start] [--runner dist|tsx]
+ *
+ * The services run as they ship (`dist`, the default: the bundles, built first, with the image's Node flags)
+ * or from their TypeScript through tsx, as in development (`--runner tsx`).
  *
  * Each part also runs alone: bench:platform, bench:booking, bench:events, bench:memory, bench:start.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { parseRunner, prepareRunner } from "./bench-stack.js";
 import { type BookingFlowResult, benchBookingFlow, formatBookingFlow } from "./booking-flow.js";
 import {
   benchPlatformOverhead,
@@ -26,12 +30,13 @@ const { values } = parseArgs({
     "step-seconds": { type: "string", default: "10" },
     "start-rate": { type: "string", default: "40" },
     parts: { type: "string", default: "platform,booking,events,start" },
-    runner: { type: "string", default: "tsx" },
+    runner: { type: "string", default: "dist" },
     "start-repeat": { type: "string", default: "3" },
   },
 });
 const parts = new Set(values.parts.split(","));
-const runner = values.runner === "dist" ? "dist" : "tsx";
+const runner = parseRunner(values.runner);
+if (parts.has("booking") || parts.has("start")) await prepareRunner(runner);
 const seconds = Number(values.seconds);
 const say = (line = "") => console.log(line);
 const started = new Date();
