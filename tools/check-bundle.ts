@@ -3,9 +3,10 @@
  * image runs it (each bundle in its own folder, in the image's environment) and proves the bundles behave
  * like the sources where bundling could break them: each service migrated its database (its own migrations
  * and the platform's outbox/inbox tables, found through `import.meta.url` among the files the build copied
- * beside the bundle) and serves, and one booking's W3C trace context (a `traceparent` sent to the gateway) reaches every service on
- * its path, over gRPC and then over NATS to notification, and shows up in their log lines: that needs the
- * OpenTelemetry grpc instrumentation to have patched grpc-js in every bundle, server and client side.
+ * beside the bundle) and serves, and one booking's W3C trace context (a `traceparent` sent to the gateway)
+ * reaches every service on its path, over gRPC and then over NATS to notification, and shows up in their log
+ * lines: that needs the OpenTelemetry grpc instrumentation to have patched grpc-js in every bundle, server
+ * and client side.
  */
 import { randomBytes } from "node:crypto";
 import { createClient } from "@connectrpc/connect";

@@ -104,7 +104,7 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 500));
     status = (await booking.getBooking({ bookingId }, asAlice)).booking?.status;
   }
-  say(`   payment is back; the retrying worker settled it: ${BookingStatus[status ?? 0]}`);
+  say(`   payment is back; booking's retries settled it: ${BookingStatus[status ?? 0]}`);
   payment.close();
 
   const { bookings } = await booking.listBookings({ pageSize: 10 }, asAlice);

@@ -168,7 +168,7 @@ class MemorySampler {
         const now = await heapMetrics(service.metricsPort).catch(() => ({}) as Record<string, number>);
         const highest = this.heap.get(service.name) ?? {};
         for (const [name, value] of Object.entries(now))
-          if (!(value <= (highest[name] ?? 0))) highest[name] = value;
+          if (Number.isFinite(value) && value > (highest[name] ?? 0)) highest[name] = value;
         this.heap.set(service.name, highest);
       }),
     );
