@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
+import { waitFor } from "@tourmesh/platform/testing";
 import { chargeKey } from "./bookings.js";
 import { type BookingStack, startBookingStack } from "./testing/booking-stack.js";
 
@@ -18,6 +19,7 @@ describe("booking when payment stays down", () => {
         // Attempts the open breaker turns away count against the budget; keep the breaker's pause short
         // next to this small budget (as the defaults do: 5 s against minutes of retries).
         BOOKING_BREAKER_HALF_OPEN_MS: "200",
+        BOOKING_RETRY_SWEEP_MS: "500",
       },
     });
   });
@@ -190,6 +192,47 @@ describe("booking when payment stays down", () => {
       assert.equal(await stack.seatsAvailable(tourId), seatsBefore - 2);
     } finally {
       await stack.faults.setFaults({ outage: true });
+    }
+  });
+
+  it("settles a booking whose process died during its first attempt: the sweep asks for its retry", async () => {
+    const tourId = "tour_lisbon_sintra";
+    const seatsBefore = await stack.seatsAvailable(tourId);
+    await stack.faults.setFaults({ outage: false, latencyMs: 10_000 });
+    const creating = stack.booking
+      .createBooking(
+        { idempotencyKey: "crash-1", tourId, travelers: 1, countryCode: "PT" },
+        await stack.as("alice"),
+      )
+      .catch((error: unknown) => error);
+    let bookingId = "";
+    await waitFor("the booking to be written", async () => {
+      const rows = await stack.databases.booking.query<{ booking_id: string }>(
+        "SELECT booking_id FROM bookings WHERE idempotency_key = 'crash-1'",
+      );
+      bookingId = rows[0]?.booking_id ?? "";
+      return bookingId !== "";
+    });
+    try {
+      // Killed while its charge is in flight: nothing but the sweep knows the booking still owes it.
+      await stack.restartBooking(() => stack.faults.setFaults({ latencyMs: 0 }), "SIGKILL");
+      assert.ok((await creating) instanceof Error, "the caller lost its answer with the process");
+      const confirmed = await stack.waitForStatus(bookingId, "alice", BookingStatus.CONFIRMED);
+      const payments = await stack.databases.payment.query<{ payment_id: string }>(
+        "SELECT payment_id FROM payments WHERE booking_id = $1",
+        [bookingId],
+      );
+      assert.deepEqual(payments, [{ payment_id: confirmed.paymentId }], "charged once");
+      chargedOnPurpose.push(bookingId);
+      assert.equal(await stack.seatsAvailable(tourId), seatsBefore - 1);
+      assert.ok(
+        stack.processes.booking.logs.some(
+          (line) => line.msg === "event handled" && line.consumer === "booking-payment-retries",
+        ),
+        "the retry was carried by its event",
+      );
+    } finally {
+      await stack.faults.setFaults({ outage: true, latencyMs: 0 });
     }
   });
 

@@ -89,18 +89,19 @@ describe("BookingStore against Postgres", () => {
     assert.deepEqual(await store.claim("bkg_missing", 60_000), { outcome: "nothing_owed" });
   });
 
-  it("records each change's events in the change's transaction, in order", async () => {
+  it("records each change's events in the change's statement, in order", async () => {
     const booking = await insert();
+    assert.deepEqual(await outboxOf(booking.bookingId), [], "a new booking asks for no retry up front");
     await store.apply(booking.bookingId, { type: "charged", paymentId: "pay_9" }, { leaseMs: 1_000 });
     await store.apply(booking.bookingId, { type: "cancel" }, { userId: "alice", leaseMs: 1_000 });
     const events = await outboxOf(booking.bookingId);
     assert.deepEqual(
       events.map((event) => event.subject),
-      ["booking.payment_requested", "booking.confirmed", "booking.cancelled", "booking.payment_requested"],
+      ["booking.confirmed", "booking.cancelled", "booking.payment_requested"],
     );
-    const [requested, confirmed, cancelled] = events;
-    const charge = fromBinary(BookingPaymentRequestedSchema, requested?.payload ?? new Uint8Array());
-    assert.equal(charge.total?.minorUnits, BigInt(booking.quote.total.minorUnits));
+    const [confirmed, cancelled, requested] = events;
+    const compensation = fromBinary(BookingPaymentRequestedSchema, requested?.payload ?? new Uint8Array());
+    assert.equal(compensation.total?.minorUnits, BigInt(booking.quote.total.minorUnits));
     const confirmation = fromBinary(BookingConfirmedSchema, confirmed?.payload ?? new Uint8Array());
     assert.equal(confirmation.bookingId, booking.bookingId);
     assert.equal(confirmation.userId, "alice");
@@ -113,8 +114,47 @@ describe("BookingStore against Postgres", () => {
     assert.equal(cancellation.reason, "");
 
     // A change that loses its compare-and-set records nothing: only the winner's events are there.
-    await store.apply(booking.bookingId, { type: "cancel" }, { userId: "alice", leaseMs: 1_000 });
-    assert.equal((await outboxOf(booking.bookingId)).length, 4);
+    const stale = { ...booking, status: "CONFIRMED" as const, paymentId: "pay_9", work: null };
+    const decidedAgain = await store.apply(
+      booking.bookingId,
+      { type: "cancel" },
+      { leaseMs: 1_000, known: stale },
+    );
+    assert.equal(decidedAgain.status, "CANCELLED");
+    assert.equal((await outboxOf(booking.bookingId)).length, 3);
+  });
+
+  it("asks for a retry once, when the first attempt leaves the work owed", async () => {
+    const booking = await insert();
+    const later = await store.retryLater(booking, "settle", 5_000);
+    assert.equal(later.retryRequested, true);
+    assert.ok((later.nextAttemptAt?.getTime() ?? 0) > Date.now() + 3_000);
+    await store.retryLater(later, "settle", 5_000);
+    const events = await outboxOf(booking.bookingId);
+    assert.deepEqual(
+      events.map((event) => event.subject),
+      ["booking.payment_requested"],
+    );
+    const request = fromBinary(BookingPaymentRequestedSchema, events[0]?.payload ?? new Uint8Array());
+    assert.equal(request.bookingId, booking.bookingId);
+    assert.equal(request.userId, "alice");
+  });
+
+  it("sweeps owed work whose attempt's lease ran out with no retry asked for, once", async () => {
+    const orphaned = await insert(0);
+    const leased = await insert(60_000);
+    const requested = await store.retryLater(await insert(60_000), "settle", 0);
+    const settled = await insert(0);
+    await store.apply(settled.bookingId, { type: "charged", paymentId: "pay_swept" }, { leaseMs: 1_000 });
+
+    assert.ok((await store.sweepUnrequestedWork(1_000)) >= 1);
+    assert.equal(await store.sweepUnrequestedWork(1_000), 0, "a swept booking is not swept again");
+    const subjects = async (bookingId: string) => (await outboxOf(bookingId)).map((event) => event.subject);
+    assert.deepEqual(await subjects(orphaned.bookingId), ["booking.payment_requested"]);
+    assert.deepEqual(await subjects(leased.bookingId), [], "its attempt may still be running");
+    assert.deepEqual(await subjects(requested.bookingId), ["booking.payment_requested"]);
+    assert.deepEqual(await subjects(settled.bookingId), ["booking.confirmed"]);
+    assert.equal((await store.get(orphaned.bookingId)).retryRequested, true);
   });
 
   it("decides an event again when the booking changed after it was read", async () => {

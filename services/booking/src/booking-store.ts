@@ -1,5 +1,5 @@
-import { inTransaction, NotFoundError, type Pool, recordEvent } from "@tourmesh/platform";
-import { bookingEvents, paymentRequested } from "./booking-events.js";
+import { inTransaction, NotFoundError, type Pool, recordEvent, recordingEvents } from "@tourmesh/platform";
+import { bookingEvents, bookingSubjects, paymentRequested } from "./booking-events.js";
 import {
   type BookingEvent,
   type BookingStatus,
@@ -33,6 +33,7 @@ interface BookingRow {
   work: PendingWork;
   attempts: number;
   next_attempt_at: Date | null;
+  retry_requested: boolean;
   tour_start_time: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -45,6 +46,8 @@ export interface StoredBooking extends Booking {
   attempts: number;
   /** When its work is next due (or, while an attempt runs, when that attempt's lease ends); unset without work. */
   nextAttemptAt: Date | undefined;
+  /** Whether a BookingPaymentRequested has been recorded for the current work (see `sweepUnrequestedWork`). */
+  retryRequested: boolean;
   tourStartTime: Date | undefined;
 }
 
@@ -59,7 +62,8 @@ export type Claim =
 
 const bookingColumns = `booking_id, seq, user_id, idempotency_key, tour_id, travelers, promo_code, country_code,
   currency, unit_price_minor, base_minor, discount_minor, discount_rate_bp, tax_minor, tax_rate_bp, total_minor,
-  status, payment_id, failure_reason, work, attempts, next_attempt_at, tour_start_time, created_at, updated_at`;
+  status, payment_id, failure_reason, work, attempts, next_attempt_at, retry_requested, tour_start_time, created_at,
+  updated_at`;
 
 function toBooking(row: BookingRow): StoredBooking {
   const money = (minorUnits: string) => ({ currencyCode: row.currency, minorUnits: Number(minorUnits) });
@@ -90,6 +94,7 @@ function toBooking(row: BookingRow): StoredBooking {
     work: row.work,
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at ?? undefined,
+    retryRequested: row.retry_requested,
     tourStartTime: row.tour_start_time ?? undefined,
     createTime: row.created_at,
     updateTime: row.updated_at,
@@ -101,7 +106,7 @@ export const bookingNotFound = (bookingId: string) =>
 
 /**
  * The bookings table, which is also the saga's log and the work queue's state, and the booking's outbox: each
- * change records the events it emits in its own transaction, after the update that locks the booking row (so
+ * change records the events it emits in the same statement, after the update that locks the booking row (so
  * one booking's events are recorded, and published, in the order of its changes).
  */
 export class BookingStore {
@@ -117,10 +122,10 @@ export class BookingStore {
 
   /**
    * Writes a new booking as PENDING_PAYMENT with its first settle attempt leased to the caller for `leaseMs`
-   * (retries leave it alone until then), and records the BookingPaymentRequested that wakes the retries if
-   * that attempt does not settle it (also when this process dies during it). When the user already has a
-   * booking with this key, nothing is written and that booking is returned instead: the unique key decides
-   * between concurrent requests.
+   * (retries leave it alone until then). It records no retry request: the attempt does, if it leaves the work
+   * owed (see `retryLater`), and so does the sweep if the attempt's process dies first. When the user already
+   * has a booking with this key, nothing is written and that booking is returned instead: the unique key
+   * decides between concurrent requests.
    */
   async insert(
     booking: {
@@ -133,42 +138,37 @@ export class BookingStore {
     leaseMs: number,
   ): Promise<{ booking: StoredBooking; created: boolean }> {
     const { quote } = booking;
-    const row = await inTransaction(this.db, async (tx) => {
-      const inserted = await tx.query<BookingRow>(
-        `INSERT INTO bookings (booking_id, user_id, idempotency_key, tour_id, travelers, promo_code, country_code,
-           currency, unit_price_minor, base_minor, discount_minor, discount_rate_bp, tax_minor, tax_rate_bp,
-           total_minor, status, work, attempts, next_attempt_at, tour_start_time)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1,
-           now() + $18 * interval '1 millisecond', $19)
-         ON CONFLICT (user_id, idempotency_key) DO NOTHING
-         RETURNING ${bookingColumns}`,
-        [
-          booking.bookingId,
-          booking.userId,
-          booking.idempotencyKey,
-          quote.tourId,
-          quote.travelers,
-          quote.promoCode,
-          quote.countryCode,
-          quote.unitPrice.currencyCode,
-          quote.unitPrice.minorUnits,
-          quote.base.minorUnits,
-          quote.discount.minorUnits,
-          quote.discountRateBasisPoints,
-          quote.tax.minorUnits,
-          quote.taxRateBasisPoints,
-          quote.total.minorUnits,
-          newBookingState.status,
-          newBookingState.work,
-          leaseMs,
-          booking.tourStartTime ?? null,
-        ],
-      );
-      const created = inserted.rows[0];
-      if (created) await recordEvent(tx, paymentRequested(toBooking(created)));
-      return created;
-    });
-    if (row) return { booking: toBooking(row), created: true };
+    const { rows } = await this.db.query<BookingRow>(
+      `INSERT INTO bookings (booking_id, user_id, idempotency_key, tour_id, travelers, promo_code, country_code,
+         currency, unit_price_minor, base_minor, discount_minor, discount_rate_bp, tax_minor, tax_rate_bp,
+         total_minor, status, work, attempts, next_attempt_at, retry_requested, tour_start_time)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1,
+         now() + $18 * interval '1 millisecond', false, $19)
+       ON CONFLICT (user_id, idempotency_key) DO NOTHING
+       RETURNING ${bookingColumns}`,
+      [
+        booking.bookingId,
+        booking.userId,
+        booking.idempotencyKey,
+        quote.tourId,
+        quote.travelers,
+        quote.promoCode,
+        quote.countryCode,
+        quote.unitPrice.currencyCode,
+        quote.unitPrice.minorUnits,
+        quote.base.minorUnits,
+        quote.discount.minorUnits,
+        quote.discountRateBasisPoints,
+        quote.tax.minorUnits,
+        quote.taxRateBasisPoints,
+        quote.total.minorUnits,
+        newBookingState.status,
+        newBookingState.work,
+        leaseMs,
+        booking.tourStartTime ?? null,
+      ],
+    );
+    if (rows[0]) return { booking: toBooking(rows[0]), created: true };
     const existing = await this.findByKey(booking.userId, booking.idempotencyKey);
     if (!existing) throw new Error(`booking key ${booking.idempotencyKey} conflicted but cannot be read`);
     return { booking: existing, created: false };
@@ -204,7 +204,7 @@ export class BookingStore {
   /**
    * Applies a state-machine event to a booking. The decision is made on the state the caller holds (`known`,
    * or a fresh read), and written with a compare-and-set on that state, together with the events the change
-   * emits, in one short transaction (no lock held across a call to another service). If the booking changed
+   * emits, in one statement (no lock held across a call to another service). If the booking changed
    * meanwhile, the event is decided again on the fresh state. When the event leaves work to do, the work is
    * leased to the caller for `leaseMs` (it carries it out at once; the retries take it over if it cannot).
    */
@@ -224,43 +224,54 @@ export class BookingStore {
         after.work === before.work;
       if (unchanged && fresh) return before;
       if (!unchanged) {
-        const decided = before;
-        const workChanged = after.work !== before.work || after.paymentId !== before.paymentId;
-        const updated = await inTransaction(this.db, async (tx) => {
-          const { rows } = await tx.query<BookingRow>(
-            `UPDATE bookings
-                SET status = $5, payment_id = $6, failure_reason = $7, work = $8,
-                    attempts = CASE WHEN $9 AND $8::text IS NOT NULL THEN 0 ELSE attempts END,
-                    next_attempt_at = CASE WHEN $8::text IS NULL THEN NULL
-                                           WHEN $9 THEN now() + $10 * interval '1 millisecond'
-                                           ELSE next_attempt_at END,
-                    updated_at = now()
-              WHERE booking_id = $1 AND status = $2 AND payment_id = $3 AND work IS NOT DISTINCT FROM $4
-              RETURNING ${bookingColumns}`,
-            [
-              bookingId,
-              decided.status,
-              decided.paymentId,
-              decided.work,
-              after.status,
-              after.paymentId,
-              after.failureReason,
-              after.work,
-              workChanged,
-              leaseMs,
-            ],
-          );
-          const row = rows[0];
-          if (!row) return undefined;
-          const booking = toBooking(row);
-          for (const event of bookingEvents(decided, booking)) await recordEvent(tx, event);
-          return booking;
-        });
+        const updated = await this.change(before, { ...before, ...after }, leaseMs);
         if (updated) return updated;
       }
       before = await this.get(bookingId, userId);
       fresh = true;
     }
+  }
+
+  /** Writes `after` if the booking is still in the state `decided` was read in, with the events the change emits. */
+  private async change(
+    decided: StoredBooking,
+    after: StoredBooking,
+    leaseMs: number,
+  ): Promise<StoredBooking | undefined> {
+    const workChanged = after.work !== decided.work || after.paymentId !== decided.paymentId;
+    const events = bookingEvents(decided, after);
+    const requestsRetry = events.some((emitted) => emitted.subject === bookingSubjects.paymentRequested);
+    const recording = recordingEvents(events, { firstParameter: 12, when: "EXISTS (SELECT 1 FROM changed)" });
+    const { rows } = await this.db.query<BookingRow>(
+      `WITH changed AS (
+         UPDATE bookings
+            SET status = $5, payment_id = $6, failure_reason = $7, work = $8,
+                attempts = CASE WHEN $9 AND $8::text IS NOT NULL THEN 0 ELSE attempts END,
+                next_attempt_at = CASE WHEN $8::text IS NULL THEN NULL
+                                       WHEN $9 THEN now() + $10 * interval '1 millisecond'
+                                       ELSE next_attempt_at END,
+                retry_requested = retry_requested OR $11,
+                updated_at = now()
+          WHERE booking_id = $1 AND status = $2 AND payment_id = $3 AND work IS NOT DISTINCT FROM $4
+          RETURNING ${bookingColumns}
+       ), ${recording.cte}
+       SELECT ${bookingColumns} FROM changed`,
+      [
+        decided.bookingId,
+        decided.status,
+        decided.paymentId,
+        decided.work,
+        after.status,
+        after.paymentId,
+        after.failureReason,
+        after.work,
+        workChanged,
+        leaseMs,
+        requestsRetry,
+        ...recording.values,
+      ],
+    );
+    return rows[0] && toBooking(rows[0]);
   }
 
   /** Removes a booking whose seats could not be held in CreateBooking itself, so that nothing is left behind. */
@@ -271,15 +282,49 @@ export class BookingStore {
     );
   }
 
-  /** Puts the booking's current work off by `delayMs` after an attempt that got no answer. */
-  async retryLater(bookingId: string, work: PendingWork, delayMs: number): Promise<StoredBooking> {
+  /**
+   * Puts the booking's current work off by `delayMs` after an attempt that got no answer, and makes sure a
+   * retry is requested: a new booking's first attempt records its BookingPaymentRequested here.
+   */
+  async retryLater(booking: StoredBooking, work: PendingWork, delayMs: number): Promise<StoredBooking> {
+    const recording = recordingEvents(booking.retryRequested ? [] : [paymentRequested(booking)], {
+      firstParameter: 4,
+      when: "EXISTS (SELECT 1 FROM changed)",
+    });
     const { rows } = await this.db.query<BookingRow>(
-      `UPDATE bookings SET next_attempt_at = now() + $3 * interval '1 millisecond', updated_at = now()
-        WHERE booking_id = $1 AND work = $2
-        RETURNING ${bookingColumns}`,
-      [bookingId, work, delayMs],
+      `WITH changed AS (
+         UPDATE bookings
+            SET next_attempt_at = now() + $3 * interval '1 millisecond', retry_requested = true, updated_at = now()
+          WHERE booking_id = $1 AND work = $2
+          RETURNING ${bookingColumns}
+       ), ${recording.cte}
+       SELECT ${bookingColumns} FROM changed`,
+      [booking.bookingId, work, delayMs, ...recording.values],
     );
-    return rows[0] ? toBooking(rows[0]) : this.get(bookingId);
+    return rows[0] ? toBooking(rows[0]) : this.get(booking.bookingId);
+  }
+
+  /**
+   * Requests a retry for work that nobody will retry: owed, with no BookingPaymentRequested recorded, and past
+   * its attempt's lease (so the attempt's process died, or the attempt overran it). Takes at most `limit`
+   * bookings (SKIP LOCKED, so replicas sweep side by side) and returns how many it took.
+   */
+  async sweepUnrequestedWork(limit: number): Promise<number> {
+    return inTransaction(this.db, async (tx) => {
+      const { rows } = await tx.query<BookingRow>(
+        `UPDATE bookings SET retry_requested = true
+          WHERE booking_id IN (
+            SELECT booking_id FROM bookings
+             WHERE work IS NOT NULL AND NOT retry_requested AND next_attempt_at <= now()
+             ORDER BY next_attempt_at
+             LIMIT $1
+             FOR UPDATE SKIP LOCKED)
+          RETURNING ${bookingColumns}`,
+        [limit],
+      );
+      for (const row of rows) await recordEvent(tx, paymentRequested(toBooking(row)));
+      return rows.length;
+    });
   }
 
   /**

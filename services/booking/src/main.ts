@@ -5,7 +5,7 @@ import {
   PaymentSucceededSchema,
 } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
-import { baseConfigSchema, configFields, runService, TokenVerifier } from "@tourmesh/platform";
+import { baseConfigSchema, configFields, Poller, runService, TokenVerifier } from "@tourmesh/platform";
 import { z } from "zod";
 import { bookingSubjects } from "./booking-events.js";
 import { BookingStore } from "./booking-store.js";
@@ -16,6 +16,8 @@ import { BookingSaga } from "./saga.js";
 
 const { milliseconds } = configFields;
 const positive = z.coerce.number().int().min(1);
+/** Bookings the retry sweep takes per transaction. */
+const SWEEP_BATCH = 500;
 
 await runService({
   name: "booking",
@@ -38,6 +40,8 @@ await runService({
     /** The circuit breaker around Charge: failures in a row that open it, and when it tries again. */
     BOOKING_BREAKER_THRESHOLD: positive,
     BOOKING_BREAKER_HALF_OPEN_MS: milliseconds.min(1),
+    /** How often to look for owed work whose attempt died with its process, and request its retry. */
+    BOOKING_RETRY_SWEEP_MS: milliseconds.min(1),
   }),
   defaults: {
     PORT: 50052,
@@ -55,6 +59,7 @@ await runService({
     BOOKING_RETRY_MAX_MS: 60_000,
     BOOKING_BREAKER_THRESHOLD: 5,
     BOOKING_BREAKER_HALF_OPEN_MS: 5_000,
+    BOOKING_RETRY_SWEEP_MS: 5_000,
   },
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: { outbox: true },
@@ -90,8 +95,8 @@ await runService({
         name: "booking-payment-retries",
         subject: bookingSubjects.paymentRequested,
         // Each attempt is counted with the booking, which bounds them; deliveries also wait out other
-        // attempts' leases, so JetStream's own bound is far above the attempt budget, and each booking's
-        // event waits (unacknowledged) while its first attempt runs.
+        // attempts' leases, so JetStream's own bound is far above the attempt budget, and each owed booking's
+        // event waits (unacknowledged) until its work is done.
         inbox: false,
         maxDeliver: 1_000,
         maxAckPending: 20_000,
@@ -103,6 +108,12 @@ await runService({
           recheckMs: config.BOOKING_RETRY_BASE_MS,
         }),
       );
+    const sweep = new Poller(
+      { name: "retry-sweep", intervalMs: config.BOOKING_RETRY_SWEEP_MS, logger },
+      async () => ((await store.sweepUnrequestedWork(SWEEP_BATCH)) < SWEEP_BATCH ? "done" : "more"),
+    );
+    sweep.start();
+    runtime.onShutdown(() => sweep.stop());
     runtime
       .consume({ name: "booking-payment-outcomes", subject: paymentSucceededSubject, inbox: false })
       .on(PaymentSucceededSchema, paymentSucceededHandler(saga));

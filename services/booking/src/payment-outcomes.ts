@@ -16,7 +16,8 @@ export function paymentSucceededHandler(
   saga: BookingSaga,
 ): EventHandler<typeof PaymentSucceededSchema, EventContext> {
   return async (event, { logger }) => {
-    const booking = await saga.chargeReported(event.bookingId, event.paymentId);
-    if (!booking) logger.warn({ booking_id: event.bookingId }, "charge reported for an unknown booking");
+    const outcome = await saga.chargeReported(event.bookingId, event.paymentId);
+    if (outcome === "unknown_booking")
+      logger.warn({ booking_id: event.bookingId }, "charge reported for an unknown booking");
   };
 }

@@ -14,9 +14,10 @@ export interface PaymentRetryOptions {
 }
 
 /**
- * The retries of the payment steps bookings owe, on JetStream. Every change that leaves a step owed records a
- * BookingPaymentRequested in the same transaction (see booking-events.ts); booking consumes its own event
- * here. Each delivery tries to take the booking (BookingStore.claim: due, not held by another attempt): when
+ * The retries of the payment steps bookings owe, on JetStream. A step left owed gets a BookingPaymentRequested
+ * recorded with it: by the change that makes the step owed (see booking-events.ts), by a new booking's first
+ * attempt when it does not settle (BookingStore.retryLater), or by the sweep when that attempt's process died
+ * (BookingStore.sweepUnrequestedWork). Booking consumes its own event here. Each delivery tries to take the booking (BookingStore.claim: due, not held by another attempt): when
  * it does, it runs one attempt of the saga, and if the step is still owed afterwards, asks JetStream to
  * deliver the event again when the saga scheduled the next attempt (nak with that delay: exponential
  * backoff with jitter, see retry-schedule.ts). The attempt budget is the booking's own attempt count, kept
@@ -28,12 +29,7 @@ export function paymentRetryHandler(
   run: (booking: StoredBooking) => Promise<StoredBooking>,
   options: PaymentRetryOptions,
 ): EventHandler<typeof BookingPaymentRequestedSchema, EventContext> {
-  return async (event, context) => {
-    // Whoever recorded the event holds the step's lease and is carrying it out right now: a first delivery
-    // within recheckMs of the recording would find the step leased, so it waits that out without a read.
-    const ageMs = Date.now() - context.time.getTime();
-    if (context.deliveryCount === 1 && ageMs < options.recheckMs)
-      return retryLater(Math.min(options.recheckMs, options.recheckMs - ageMs));
+  return async (event) => {
     const claim = await store.claim(event.bookingId, options.leaseMs);
     switch (claim.outcome) {
       case "nothing_owed":

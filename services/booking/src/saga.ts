@@ -22,6 +22,7 @@ import {
   circuitBreaker,
   handleWhen,
 } from "cockatiel";
+import { LRUCache } from "lru-cache";
 import { type BookingEvent, needsRefund } from "./booking-state.js";
 import type { BookingStore, StoredBooking } from "./booking-store.js";
 import {
@@ -47,6 +48,9 @@ export interface SagaOptions {
   breakerHalfOpenAfterMs: number;
 }
 
+/** Bookings whose recorded charge is remembered (about 100 bytes each). */
+const RECORDED_CHARGES_KEPT = 20_000;
+
 /** Time kept back from CreateBooking's deadline to record an unanswered charge and answer. */
 const ANSWER_MARGIN_MS = 400;
 
@@ -71,7 +75,8 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
  * ReserveSeats, reservation id = booking id), then the charge is made (payment Charge, idempotency key
  * derived from the booking id) and the booking is CONFIRMED. A decline ends it PAYMENT_FAILED and gives the
  * seats back. When a step gets no answer, the booking stays PENDING_PAYMENT and the retries (woken by the
- * booking's BookingPaymentRequested event, see payment-retries.ts) repeat the steps later with backoff; since
+ * BookingPaymentRequested that the unanswered attempt records, or that the sweep records when the attempt's
+ * process died; see payment-retries.ts) repeat the steps later with backoff; since
  * every step is idempotent by the booking id, a repeat never holds seats twice or charges twice, even when
  * the unanswered call did go through. Each change of state records its events in the booking's outbox.
  */
@@ -79,6 +84,11 @@ export class BookingSaga {
   /** How long a settle or compensation attempt may take before another process may take it over. */
   readonly leaseMs: number;
   private readonly breaker: CircuitBreakerPolicy;
+  /**
+   * The charge each booking recorded by this process holds. A booking has at most one (every charge of it
+   * has the booking's key), so a PaymentSucceeded that names it is already known here.
+   */
+  private readonly recordedCharges = new LRUCache<string, string>({ max: RECORDED_CHARGES_KEPT });
 
   constructor(
     private readonly store: BookingStore,
@@ -182,24 +192,26 @@ export class BookingSaga {
         { booking_id: booking.bookingId, attempt: booking.attempts, retry_in_ms: delayMs, err: error },
         "compensation failed; will retry",
       );
-      return this.store.retryLater(booking.bookingId, "compensate", delayMs);
+      return this.store.retryLater(booking, "compensate", delayMs);
     }
   }
 
   /**
    * Payment reports a charge for one of our bookings (its PaymentSucceeded event). Mostly the booking already
-   * knows it (the saga recorded the charge's answer). When it does not, the charge was made by a call whose
-   * answer never came back: a pending booking is confirmed; one that has ended meanwhile (given up, or
-   * cancelled while pending) must not keep the money, and its compensation refunds it. Returns undefined for
-   * a booking that does not exist here.
+   * knows it (the saga recorded the charge's answer; when this process did, it remembers, and nothing need be
+   * read). When it does not, the charge was made by a call whose answer never came back: a pending booking is
+   * confirmed; one that has ended meanwhile (given up, or cancelled while pending) must not keep the money,
+   * and its compensation refunds it.
    */
-  async chargeReported(bookingId: string, paymentId: string): Promise<StoredBooking | undefined> {
+  async chargeReported(bookingId: string, paymentId: string): Promise<"known" | "unknown_booking"> {
+    if (this.recordedCharges.get(bookingId) === paymentId) return "known";
     const booking = await this.store.get(bookingId).catch((error: unknown) => {
       if (error instanceof NotFoundError) return undefined;
       throw error;
     });
-    if (!booking || booking.paymentId === paymentId) return booking;
-    return this.record(booking, { type: "charged", paymentId });
+    if (!booking) return "unknown_booking";
+    if (booking.paymentId !== paymentId) await this.record(booking, { type: "charged", paymentId });
+    return "known";
   }
 
   /** Carries out the work a retry claimed. */
@@ -249,6 +261,7 @@ export class BookingSaga {
   /** Records an outcome and, when it leaves a compensation to do, does it at once. */
   private async record(booking: StoredBooking, event: BookingEvent): Promise<StoredBooking> {
     const after = await this.store.apply(booking.bookingId, event, { leaseMs: this.leaseMs, known: booking });
+    if (after.paymentId !== "") this.recordedCharges.set(after.bookingId, after.paymentId);
     return after.work === "compensate" ? this.compensate(after) : after;
   }
 
@@ -274,7 +287,7 @@ export class BookingSaga {
         reason: `gave up ${step} after ${booking.attempts} attempts: ${describe(error)}`,
       });
     }
-    const later = await this.store.retryLater(booking.bookingId, "settle", delayMs);
+    const later = await this.store.retryLater(booking, "settle", delayMs);
     return later.work === "settle" ? later : this.record(later, { type: "attempt_unanswered" });
   }
 

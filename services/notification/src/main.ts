@@ -8,7 +8,7 @@ import { baseConfigSchema, configFields, runService, TokenVerifier } from "@tour
 import { z } from "zod";
 import { bookingEventHandlers, notificationHandlers } from "./handlers.js";
 import { NotificationStore } from "./notification-store.js";
-import { ReminderPoller } from "./reminders.js";
+import { reminderPoller } from "./reminders.js";
 import { LoggingSender, type NotificationSender, SmtpSender } from "./senders.js";
 
 const { milliseconds } = configFields;
@@ -74,7 +74,7 @@ await runService({
       .on(BookingCancelledSchema, handle.cancelled)
       .on(BookingPaymentFailedSchema, handle.paymentFailed);
 
-    const reminders = new ReminderPoller(
+    const reminders = reminderPoller(
       store,
       sender,
       { pollIntervalMs: config.NOTIFICATION_REMINDER_POLL_MS, batchSize: config.NOTIFICATION_REMINDER_BATCH },

@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { AlreadyExistsError, inTransaction, NotFoundError, type Pool, recordEvent } from "@tourmesh/platform";
+import {
+  AlreadyExistsError,
+  inTransaction,
+  NotFoundError,
+  type Pool,
+  recordEvent,
+  recordingEvents,
+} from "@tourmesh/platform";
 import type { ChargeOutcome } from "./faults.js";
 import { chargeEvent, refundEvent } from "./payment-events.js";
 import {
@@ -51,32 +58,44 @@ export class PaymentStore {
 
   /**
    * Records a charge at most once per idempotency key. The insert and the unique key decide in one statement
-   * which of several concurrent charges with a key wins; the others read and replay the winner (and record no
-   * event: a replay is not a new charge).
+   * which of several concurrent charges with a key wins, and that statement records the winner's event; the
+   * others read and replay the winner (and record no event: a replay is not a new charge).
    */
   async charge(command: ChargeCommand, outcome: ChargeOutcome): Promise<Payment> {
-    const charged = await inTransaction(this.db, async (tx) => {
-      const inserted = await tx.query<PaymentRow>(
-        `INSERT INTO payments (payment_id, idempotency_key, booking_id, currency, amount_minor, status, decline_reason)
+    const charge: Payment = {
+      paymentId: `pay_${randomUUID().replaceAll("-", "")}`,
+      idempotencyKey: command.idempotencyKey,
+      bookingId: command.bookingId,
+      amount: command.amount,
+      status: outcome.declined ? "declined" : "succeeded",
+      declineReason: outcome.declined ? outcome.reason : "",
+      createTime: new Date(),
+    };
+    const recording = recordingEvents([chargeEvent(charge)], {
+      firstParameter: 8,
+      when: "EXISTS (SELECT 1 FROM inserted)",
+    });
+    const { rows } = await this.db.query<PaymentRow>(
+      `WITH inserted AS (
+         INSERT INTO payments (payment_id, idempotency_key, booking_id, currency, amount_minor, status,
+           decline_reason)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING ${paymentColumns}`,
-        [
-          `pay_${randomUUID().replaceAll("-", "")}`,
-          command.idempotencyKey,
-          command.bookingId,
-          command.amount.currencyCode,
-          command.amount.minorUnits,
-          outcome.declined ? "declined" : "succeeded",
-          outcome.declined ? outcome.reason : "",
-        ],
-      );
-      const row = inserted.rows[0];
-      if (!row) return undefined;
-      const payment = toPayment(row);
-      await recordEvent(tx, chargeEvent(payment));
-      return payment;
-    });
+         RETURNING ${paymentColumns}
+       ), ${recording.cte}
+       SELECT ${paymentColumns} FROM inserted`,
+      [
+        charge.paymentId,
+        charge.idempotencyKey,
+        charge.bookingId,
+        charge.amount.currencyCode,
+        charge.amount.minorUnits,
+        charge.status,
+        charge.declineReason,
+        ...recording.values,
+      ],
+    );
+    const charged = rows[0] && toPayment(rows[0]);
     if (charged) return charged;
     const existing = await this.db.query<PaymentRow>(
       `SELECT ${paymentColumns} FROM payments WHERE idempotency_key = $1`,

@@ -34,7 +34,13 @@ export {
 export { EventMetrics } from "./events/event-metrics.js";
 export { migrateInbox, migrateOutbox } from "./events/event-tables.js";
 export { EventsRuntime, type EventsRuntimeOptions } from "./events/events-runtime.js";
-export { OutboxRelay, type OutboxRelayOptions, recordEvent } from "./events/outbox.js";
+export {
+  type EventsRecording,
+  OutboxRelay,
+  type OutboxRelayOptions,
+  recordEvent,
+  recordingEvents,
+} from "./events/outbox.js";
 export {
   type EventStreams,
   ensureStreams,
@@ -52,6 +58,7 @@ export { GrpcServer, LIVENESS_SERVICE, type ServiceHandlers } from "./grpc-serve
 export { createLogger, type Logger } from "./logger.js";
 export { GrpcMetrics, type HttpRoute, startMetricsServer } from "./metrics.js";
 export { type PageTokenCodec, pageTokenCodec } from "./page-token.js";
+export { Poller, type PollerOptions } from "./poller.js";
 export {
   createPool,
   ensureDatabase,

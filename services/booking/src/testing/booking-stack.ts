@@ -28,11 +28,11 @@ export interface BookingStack {
   as(userId: string, options?: CallOptions): Promise<CallOptions>;
   seatsAvailable(tourId: string): Promise<number>;
   /**
-   * Stops booking with SIGTERM, as an orchestrator would, and starts a new booking process on the same
-   * database, after running `whileStopped`; `booking` then talks to the new one. Resolves with the old
-   * process's exit code.
+   * Stops booking with `signal` (SIGTERM, as an orchestrator would; SIGKILL for a crash), and starts a new
+   * booking process on the same database, after running `whileStopped`; `booking` then talks to the new one.
+   * Resolves with the old process's exit code.
    */
-  restartBooking(whileStopped?: () => Promise<unknown>): Promise<number | null>;
+  restartBooking(whileStopped?: () => Promise<unknown>, signal?: NodeJS.Signals): Promise<number | null>;
   /** Log lines at level error or above from the services, restarted ones included. */
   errorLogs(): Array<Record<string, unknown>>;
   /** Polls GetBooking until the booking has `status`; fails after `timeoutMs`. */
@@ -114,8 +114,8 @@ export async function startBookingStack({
       payment: client(PaymentService, paymentProcess),
       faults: client(PaymentFaultService, paymentProcess),
       as,
-      async restartBooking(whileStopped) {
-        const exitCode = await stack.processes.booking.stop("SIGTERM");
+      async restartBooking(whileStopped, signal = "SIGTERM") {
+        const exitCode = await stack.processes.booking.stop(signal);
         stack.booking.close();
         await whileStopped?.();
         stack.processes.booking = await startBooking();

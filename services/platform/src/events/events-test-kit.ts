@@ -20,6 +20,8 @@ import { EventMetrics } from "./event-metrics.js";
 import { migrateInbox, migrateOutbox } from "./event-tables.js";
 import { EventsRuntime } from "./events-runtime.js";
 
+export { waitFor } from "../testing/wait-for.js";
+
 export interface LogCapture {
   logger: Logger;
   lines: Array<Record<string, unknown>>;
@@ -109,17 +111,4 @@ export async function startEventsTestKit(prefix: string): Promise<EventsTestKit>
       await db.drop();
     },
   };
-}
-
-/** Polls `check` every 25 ms until it returns true; fails with `what` after `timeoutMs`. */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

@@ -8,7 +8,10 @@ import { type PoolClient, PreparingClient } from "../postgres.js";
 import { eventHeaders, type NewEvent } from "./envelope.js";
 import type { EventMetrics } from "./event-metrics.js";
 
-/** The channel the outbox NOTIFYs on commit, and the advisory lock that makes one relay active per database. */
+/**
+ * The channel the outbox's insert trigger NOTIFYs on (migration 002), and the advisory lock that makes one
+ * relay active per database.
+ */
 const NOTIFY_CHANNEL = "tourmesh_outbox";
 const RELAY_LOCK_KEY = 7_402_231_951;
 
@@ -23,26 +26,58 @@ export async function recordEvent<D extends DescMessage>(
   client: PoolClient,
   event: NewEvent<D>,
 ): Promise<string> {
+  const { cte, values, eventIds } = recordingEvents([event], { firstParameter: 1 });
+  await client.query(`WITH ${cte} SELECT 1`, values);
+  return eventIds[0] as string;
+}
+
+/** The part of a statement that records events (see `recordingEvents`). */
+export interface EventsRecording {
+  /** A data-modifying common table expression named `recorded_events`, to put in the statement's WITH. */
+  cte: string;
+  /** Its parameters, to append to the statement's own: the CTE refers to them from `firstParameter` on. */
+  values: unknown[];
+  eventIds: string[];
+}
+
+/**
+ * Records `events` in the outbox as part of the caller's own statement: the change and its events are written
+ * in one round trip, and are atomic as any single statement is (no BEGIN/COMMIT needed). The events go in one
+ * INSERT from arrays, so the statement's text is the same whatever their number (it stays one prepared
+ * statement). `when`, a condition over the statement's other CTEs (SQL text of the code's own, never input),
+ * says whether they are recorded at all: e.g. `EXISTS (SELECT 1 FROM changed)`, so that a compare-and-set
+ * that matched nothing records nothing.
+ * The ordering rule of `recordEvent` holds: the statement should lock the aggregate (update its row) first.
+ *
+ *   const events = recordingEvents(list, { firstParameter: 4, when: "EXISTS (SELECT 1 FROM changed)" });
+ *   await db.query(`WITH changed AS (UPDATE ... RETURNING ...), ${events.cte} SELECT * FROM changed`,
+ *     [a, b, c, ...events.values]);
+ */
+export function recordingEvents(
+  events: ReadonlyArray<NewEvent<DescMessage>>,
+  { firstParameter, when = "true" }: { firstParameter: number; when?: string },
+): EventsRecording {
   const trace: Record<string, string> = {};
   propagation.inject(context.active(), trace);
-  const eventId = randomUUID();
-  await client.query(
-    `WITH recorded AS (
+  const eventIds = events.map(() => randomUUID());
+  const $ = (offset: number) => `$${firstParameter + offset}`;
+  return {
+    cte: `recorded_events AS (
        INSERT INTO outbox (event_id, aggregate_id, subject, event_type, payload, trace)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       RETURNING event_id
-     )
-     SELECT pg_notify('${NOTIFY_CHANNEL}', '') FROM recorded`,
-    [
-      eventId,
-      event.aggregateId,
-      event.subject,
-      event.schema.typeName,
-      toBinary(event.schema, create(event.schema, event.message)),
-      trace,
+       SELECT * FROM unnest(${$(0)}::uuid[], ${$(1)}::text[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::bytea[],
+                            ${$(5)}::jsonb[])
+        WHERE ${when}
+     )`,
+    values: [
+      eventIds,
+      events.map((event) => event.aggregateId),
+      events.map((event) => event.subject),
+      events.map((event) => event.schema.typeName),
+      events.map((event) => toBinary(event.schema, create(event.schema, event.message))),
+      events.map(() => trace),
     ],
-  );
-  return eventId;
+    eventIds,
+  };
 }
 
 interface OutboxRow {

@@ -9,3 +9,4 @@ export {
   testEventStreams,
 } from "./test-events.js";
 export { startTestTokenIssuer, type TestTokenIssuer } from "./test-tokens.js";
+export { waitFor } from "./wait-for.js";
