@@ -14,10 +14,6 @@
  * repository's node_modules, not a workspace's own (which the image does not have beside the bundle), so a
  * package installed only inside a workspace fails the build too.
  *
- * The bundle hoists the npm packages' imports above the platform's OpenTelemetry set-up
- * (services/platform/src/instrumentation.ts); the grpc instrumentation still patches grpc-js when that set-up
- * requires it, which `npm run check:bundle` proves (one booking's trace id in every service's log line).
- *
  *   npm run build [-- catalog booking]   (default: every service)
  */
 import { cpSync, existsSync, rmSync } from "node:fs";
@@ -48,8 +44,6 @@ export const bundleEntry = (service: string, outRoot = "dist") =>
 
 /** `new URL("<relative path>", import.meta.url)`: a file or folder read at run time. */
 const runTimeFile = /new URL\(\s*"([^"]+)",\s*import\.meta\.url\s*\)/g;
-/** `createRequire(import.meta.url)`: resolves packages, which the folder's parents' node_modules hold. */
-const packageResolution = /createRequire\(import\.meta\.url\)/g;
 
 /** The package a bare import names: `pg`, `@grpc/grpc-js` (of `@grpc/grpc-js/build/src/x.js`). */
 function packageName(specifier: string): string {
@@ -88,12 +82,12 @@ function keepSourceBehaviour(runTimeFiles: Set<string>): Plugin {
       builder.onLoad({ filter: /\.ts$/ }, async (args) => {
         const source = await readFile(args.path, "utf8");
         if (!source.includes("import.meta")) return undefined;
-        const understood = source.replaceAll(runTimeFile, "").replaceAll(packageResolution, "");
+        const understood = source.replaceAll(runTimeFile, "");
         if (understood.includes("import.meta")) {
           return {
             errors: [
               {
-                text: `${relative(repoRoot, args.path)} uses import.meta other than in new URL("<literal path>", import.meta.url) or createRequire(import.meta.url): the bundle cannot know what it needs at run time`,
+                text: `${relative(repoRoot, args.path)} uses import.meta other than in new URL("<literal path>", import.meta.url): the bundle cannot know what it needs at run time`,
               },
             ],
           };

@@ -5,8 +5,8 @@
  * and the platform's outbox/inbox tables, found through `import.meta.url` among the files the build copied
  * beside the bundle) and serves, and one booking's W3C trace context (a `traceparent` sent to the gateway)
  * reaches every service on its path, over gRPC and then over NATS to notification, and shows up in their log
- * lines: that needs the OpenTelemetry grpc instrumentation to have patched grpc-js in every bundle, server
- * and client side.
+ * lines: that needs one OpenTelemetry API (and its context manager) shared by all the code in a bundle, on
+ * the gRPC server and client side alike.
  */
 import { randomBytes } from "node:crypto";
 import { createClient } from "@connectrpc/connect";

@@ -56,8 +56,8 @@ export interface ObserveOptions {
 }
 
 /**
- * Per call: a server span that continues the caller's W3C trace context (so the grpc-js instrumentation's
- * client spans, and the traceparent it sends to the internal services, belong to the same trace), the
+ * Per call: a server span that continues the caller's W3C trace context (so the platform client's spans,
+ * and the traceparent it sends to the internal services, belong to the same trace), the
  * platform's per-method metrics, and one log line with procedure, code, duration, request id and trace id.
  */
 export function observe({ logger, metrics, quiet }: ObserveOptions): Interceptor {

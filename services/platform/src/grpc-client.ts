@@ -5,6 +5,7 @@ import * as grpc from "@grpc/grpc-js";
 import { currentCallContext } from "./call-context.js";
 import { createMessage, grpcMethodDefinition, type UnaryMethods } from "./descriptors.js";
 import type { GrpcMetrics } from "./metrics.js";
+import { endRpcSpan, startClientSpan } from "./rpc-tracing.js";
 import { decodeStatus, STATUS_DETAILS_KEY } from "./status.js";
 
 export interface CallOptions {
@@ -102,6 +103,7 @@ export function createClient<S extends DescService>(
       }
       const metadata = new grpc.Metadata();
       for (const [key, value] of Object.entries(callOptions.headers ?? {})) metadata.set(key, value);
+      const span = startClientSpan(service.typeName, method.name, metadata);
       const signal = callOptions.signal ?? currentCallContext()?.signal;
       return new Promise((resolve, reject) => {
         const call = channel.makeUnaryRequest(
@@ -115,6 +117,7 @@ export function createClient<S extends DescService>(
             signal?.removeEventListener("abort", cancel);
             if (error) {
               record(error.code);
+              endRpcSpan(span, "client", error.code, error.details);
               const details = error.metadata?.get(STATUS_DETAILS_KEY)[0];
               reject(
                 decodeStatus(error.code, error.details, typeof details === "string" ? undefined : details),
@@ -122,6 +125,7 @@ export function createClient<S extends DescService>(
               return;
             }
             record(grpc.status.OK);
+            endRpcSpan(span, "client", grpc.status.OK);
             resolve(response);
           },
         );

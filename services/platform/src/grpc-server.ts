@@ -8,6 +8,7 @@ import type {
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
+import { context } from "@opentelemetry/api";
 import { ServerReflection } from "@tourmesh/gen/grpc/reflection/v1/reflection_pb.js";
 import { Health } from "@tourmesh/gen/health/v1/health_pb.js";
 import { HealthImplementation } from "grpc-health-check";
@@ -20,6 +21,7 @@ import {
 } from "./descriptors.js";
 import type { Logger } from "./logger.js";
 import type { GrpcMetrics } from "./metrics.js";
+import { endRpcSpan, type RpcSpan, startServerSpan } from "./rpc-tracing.js";
 import { encodeStatusDetails, STATUS_DETAILS_KEY, toConnectError } from "./status.js";
 
 /** A typed async handler per method of a service. */
@@ -156,6 +158,7 @@ class ServedCall implements CallContext {
   readonly deadline: Date;
   readonly metadata: grpc.Metadata;
   private readonly started = performance.now();
+  private readonly trace: RpcSpan;
   private readonly deadlineTimer: NodeJS.Timeout | undefined;
   private abort: AbortController | undefined;
   private abortReason: ConnectError | undefined;
@@ -168,6 +171,7 @@ class ServedCall implements CallContext {
   ) {
     this.method = route.path;
     this.metadata = call.metadata;
+    this.trace = startServerSpan(route.serviceName, route.methodName, call.metadata);
     const callerDeadline = call.getDeadline();
     if (callerDeadline instanceof Date) this.deadline = callerDeadline;
     else if (Number.isFinite(callerDeadline)) this.deadline = new Date(callerDeadline);
@@ -189,7 +193,9 @@ class ServedCall implements CallContext {
   }
 
   serve(): void {
-    runInCallContext(this, this.route.run, this.call.request, this).then(this.onResponse, this.onError);
+    context.with(this.trace.context, () =>
+      runInCallContext(this, this.route.run, this.call.request, this).then(this.onResponse, this.onError),
+    );
   }
 
   private readonly onResponse = (response: unknown) =>
@@ -225,6 +231,7 @@ class ServedCall implements CallContext {
     const elapsedMs = performance.now() - this.started;
     metrics.serverHandled(serviceName, methodName, code, elapsedMs / 1000);
     const fields = { method: path, code: grpc.status[code], duration_ms: Math.round(elapsedMs) };
+    endRpcSpan(this.trace.span, "server", code, connectError?.rawMessage);
     if (connectError === undefined) {
       logger.info(fields, "handled");
       this.callback(null, response);

@@ -1,6 +1,3 @@
-// First: instruments @grpc/grpc-js before any other module loads it (see instrumentation.ts).
-import "./instrumentation.js";
-
 export { bearerToken, type Caller, TokenVerifier, type TokenVerifierOptions } from "./auth.js";
 export { type CallContext, currentCallContext } from "./call-context.js";
 export { type BaseConfig, baseConfigSchema, ConfigError, configFields, loadConfig } from "./config.js";

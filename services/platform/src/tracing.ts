@@ -11,7 +11,7 @@ import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 
 /**
  * Starts the OpenTelemetry tracer provider: W3C trace context in and out of every call and a span for every
- * gRPC call (see instrumentation.ts), exported over OTLP/HTTP when an endpoint is configured, sampled by
+ * gRPC call (see rpc-tracing.ts), exported over OTLP/HTTP when an endpoint is configured, sampled by
  * parent, else at `sampleRatio` of new traces. Without an endpoint nothing is recorded, since nobody would
  * collect it: trace and span ids are still made and passed on, so every log line still carries them.
  */
