@@ -23,7 +23,7 @@ export class EventMetrics {
     const metrics = this;
     new Gauge({
       name: "outbox_backlog",
-      help: "Events recorded in the outbox and not yet published.",
+      help: "Events recorded in the outbox and not yet marked published (a round's are marked by the next).",
       registers,
       async collect() {
         const sampler = metrics.backlogSampler;

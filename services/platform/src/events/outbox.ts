@@ -122,7 +122,7 @@ const PRUNE_MAX_BATCHES = 50;
  * The active relay wakes on the outbox's NOTIFY (and polls as a fallback), reads the oldest unpublished rows,
  * and publishes them: one aggregate's events one after the other, different aggregates side by side. An
  * aggregate whose publish fails stops there for this round, so its later events wait for it. Published rows
- * are marked; a row published but not marked (crash, lost connection) is published again with the same
+ * are marked (by the next round's read, see `relay`); a row published but not marked (crash, lost connection) is published again with the same
  * Nats-Msg-Id, which JetStream drops as a duplicate within its window and consumers' inboxes drop after.
  */
 export class OutboxRelay {
@@ -214,27 +214,59 @@ export class OutboxRelay {
     return false;
   }
 
+  /**
+   * Rounds until stopped. The rows a round published are marked by the next round's read, in the same
+   * statement: one round trip per round instead of two. Until then (at most the poll interval) they still
+   * count as unpublished; if the relay dies meanwhile they are published again, and dropped as duplicates.
+   */
   private async relay(client: pg.Client, lost: () => Error | undefined): Promise<void> {
     const { batchSize, pollIntervalMs } = this.options;
-    while (!this.stopped) {
-      const error = lost();
-      if (error) throw error;
-      this.woken = false;
-      const { read, failed } = await this.round(client);
-      await this.pruneWhenDue(client);
-      if (failed) await this.sleep(FAILURE_RETRY_MS, false);
-      else if (read < batchSize) await this.sleep(pollIntervalMs, true);
+    let unmarked: string[] = [];
+    try {
+      while (!this.stopped) {
+        const error = lost();
+        if (error) throw error;
+        this.woken = false;
+        const rows = await this.markAndRead(client, unmarked);
+        unmarked = [];
+        const { published, failed } = await this.publishInOrder(rows);
+        unmarked = published;
+        if (this.pruneDue()) {
+          await this.markAndRead(client, unmarked, 0);
+          unmarked = [];
+          await this.prune(client);
+        }
+        if (failed) await this.sleep(FAILURE_RETRY_MS, false);
+        else if (rows.length < batchSize) await this.sleep(pollIntervalMs, true);
+      }
+    } finally {
+      // Unmarked rows left behind are published again by the next relay, and dropped as duplicates.
+      if (unmarked.length > 0 && !lost()) await this.markAndRead(client, unmarked, 0).catch(() => undefined);
     }
   }
 
-  /** One round: reads a batch, publishes it in order per aggregate, marks what was published. */
-  private async round(client: pg.Client): Promise<{ read: number; failed: boolean }> {
+  /** Marks `published` as published and reads the oldest unpublished rows after them, in one statement. */
+  private async markAndRead(
+    client: pg.Client,
+    published: string[],
+    limit = this.options.batchSize,
+  ): Promise<OutboxRow[]> {
     const { rows } = await client.query<OutboxRow>(
-      `SELECT position, event_id, aggregate_id, subject, event_type, payload, trace, created_at
-         FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT $1`,
-      [this.options.batchSize],
+      `WITH marked AS (
+         UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])
+       )
+       SELECT position, event_id, aggregate_id, subject, event_type, payload, trace, created_at
+         FROM outbox
+        WHERE published_at IS NULL AND position <> ALL($1::bigint[])
+        ORDER BY position
+        LIMIT $2`,
+      [published, limit],
     );
-    if (rows.length === 0) return { read: 0, failed: false };
+    return rows;
+  }
+
+  /** Publishes a batch in order per aggregate; returns the positions published. */
+  private async publishInOrder(rows: OutboxRow[]): Promise<{ published: string[]; failed: boolean }> {
     const byAggregate = new Map<string, OutboxRow[]>();
     for (const row of rows) {
       const queue = byAggregate.get(row.aggregate_id);
@@ -265,12 +297,7 @@ export class OutboxRelay {
     };
     const workers = Math.min(this.options.publishConcurrency, queues.length);
     await Promise.all(Array.from({ length: workers }, publishQueues));
-    if (published.length > 0) {
-      await client.query("UPDATE outbox SET published_at = now() WHERE position = ANY($1::bigint[])", [
-        published,
-      ]);
-    }
-    return { read: rows.length, failed };
+    return { published, failed };
   }
 
   private async publish(row: OutboxRow): Promise<void> {
@@ -312,12 +339,16 @@ export class OutboxRelay {
     }
   }
 
+  /** Pruning runs about once a minute (and first marks what the round published). */
+  private pruneDue(): boolean {
+    return Date.now() - this.lastPrune >= PRUNE_INTERVAL_MS;
+  }
+
   /**
-   * About once a minute, deletes published rows past their retention, in batches so that no statement holds
-   * its locks for long, and at most PRUNE_MAX_BATCHES of them before the relay gets back to publishing.
+   * Deletes published rows past their retention, in batches so that no statement holds its locks for long,
+   * and at most PRUNE_MAX_BATCHES of them before the relay gets back to publishing.
    */
-  private async pruneWhenDue(client: pg.Client): Promise<void> {
-    if (Date.now() - this.lastPrune < PRUNE_INTERVAL_MS) return;
+  private async prune(client: pg.Client): Promise<void> {
     this.lastPrune = Date.now();
     let pruned = 0;
     for (let batch = 0; batch < PRUNE_MAX_BATCHES && !this.stopped; batch++) {
