@@ -17,12 +17,13 @@ export interface PaymentRetryOptions {
  * The retries of the payment steps bookings owe, on JetStream. A step left owed gets a BookingPaymentRequested
  * recorded with it: by the change that makes the step owed (see booking-events.ts), by a new booking's first
  * attempt when it does not settle (BookingStore.retryLater), or by the sweep when that attempt's process died
- * (BookingStore.sweepUnrequestedWork). Booking consumes its own event here. Each delivery tries to take the booking (BookingStore.claim: due, not held by another attempt): when
- * it does, it runs one attempt of the saga, and if the step is still owed afterwards, asks JetStream to
- * deliver the event again when the saga scheduled the next attempt (nak with that delay: exponential
- * backoff with jitter, see retry-schedule.ts). The attempt budget is the booking's own attempt count, kept
- * with the booking, so it survives restarts and redeliveries: once spent, the saga fails the booking
- * PAYMENT_FAILED and gives its seats back. The event is acknowledged once the booking owes nothing.
+ * (BookingStore.sweepUnrequestedWork). Booking consumes its own event here. Each delivery tries to take the
+ * booking (BookingStore.claim: due, not held by another attempt): when it does, it runs one attempt of the saga,
+ * and if the step is still owed afterwards, asks JetStream to deliver the event again when the saga scheduled
+ * the next attempt (nak with that delay: exponential backoff with jitter, see retry-schedule.ts). The attempt
+ * budget is the booking's own attempt count, kept with the booking, so it survives restarts and redeliveries:
+ * once spent, the saga fails the booking PAYMENT_FAILED and gives its seats back. The event is acknowledged once
+ * the booking owes nothing.
  */
 export function paymentRetryHandler(
   store: BookingStore,
