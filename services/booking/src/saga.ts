@@ -72,13 +72,13 @@ const describe = (error: unknown) => (error instanceof Error ? error.message : S
 
 /**
  * The booking saga. Its log is the booking row: written PENDING_PAYMENT first, then seats are held (catalog
- * ReserveSeats, reservation id = booking id), then the charge is made (payment Charge, idempotency key
- * derived from the booking id) and the booking is CONFIRMED. A decline ends it PAYMENT_FAILED and gives the
- * seats back. When a step gets no answer, the booking stays PENDING_PAYMENT and the retries (woken by the
+ * ReserveSeats, reservation id = booking id), then the charge is made (payment Charge, idempotency key derived
+ * from the booking id) and the booking is CONFIRMED. A decline ends it PAYMENT_FAILED and gives the seats back.
+ * When a step gets no answer, the booking stays PENDING_PAYMENT and the retries (woken by the
  * BookingPaymentRequested that the unanswered attempt records, or that the sweep records when the attempt's
- * process died; see payment-retries.ts) repeat the steps later with backoff; since
- * every step is idempotent by the booking id, a repeat never holds seats twice or charges twice, even when
- * the unanswered call did go through. Each change of state records its events in the booking's outbox.
+ * process died; see payment-retries.ts) repeat the steps later with backoff; since every step is idempotent by
+ * the booking id, a repeat never holds seats twice or charges twice, even when the unanswered call did go
+ * through. Each change of state records its events in the booking's outbox.
  */
 export class BookingSaga {
   /** How long a settle or compensation attempt may take before another process may take it over. */
