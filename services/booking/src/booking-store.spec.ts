@@ -18,14 +18,21 @@ describe("BookingStore against Postgres", () => {
   let db: TestDatabase;
   let pool: Pool;
   let store: BookingStore;
+  let lookupPool: Pool;
   before(async () => {
     db = await createTestDatabase("booking_store");
     await migrate(db.url, new URL("../migrations", import.meta.url), logger);
     await migrateOutbox(db.url, logger);
     pool = createPool(db.url, logger, 10);
     store = new BookingStore(pool);
+    // One connection's key lookups on the new, empty table, often enough for Postgres to settle on one plan
+    // for good if it were let to.
+    lookupPool = createPool(db.url, logger, 1);
+    for (let run = 0; run < 10; run++)
+      await new BookingStore(lookupPool).findByKey("heavy-user", `none-${run}`);
   });
   after(async () => {
+    await lookupPool?.end();
     await pool?.end();
     await db?.drop();
   });
@@ -203,6 +210,30 @@ describe("BookingStore against Postgres", () => {
     // A compensation that started before the late charge was recorded must not clear the refund it owes.
     assert.equal((await store.compensated(booking.bookingId, "")).work, "compensate");
     assert.equal((await store.compensated(booking.bookingId, lateCharge.paymentId)).work, null);
+  });
+
+  it("finds a booking by its key through the key's index, however many bookings its user has", async () => {
+    await db.query(
+      `INSERT INTO bookings (booking_id, user_id, idempotency_key, tour_id, travelers, promo_code, country_code,
+         currency, unit_price_minor, base_minor, discount_minor, discount_rate_bp, tax_minor, tax_rate_bp,
+         total_minor, status, payment_id)
+       SELECT 'bkg_heavy_' || n, 'heavy-user', 'heavy-' || n, 'tour_paris_louvre', 1, '', 'FR', 'EUR', 6900,
+         6900, 0, 0, 1380, 2000, 8280, 'CONFIRMED', 'pay_heavy_' || n
+         FROM generate_series(1, 3000) n`,
+    );
+    const lookups = new BookingStore(lookupPool);
+    const readThroughUserIndex = async () => {
+      await lookupPool.query("SELECT pg_stat_force_next_flush()");
+      const [row] = await db.query<{ read: string }>(
+        "SELECT idx_tup_read AS read FROM pg_stat_user_indexes WHERE indexrelname = 'bookings_by_user'",
+      );
+      return Number(row?.read);
+    };
+    const before = await readThroughUserIndex();
+    for (let run = 1; run <= 20; run++)
+      assert.equal((await lookups.findByKey("heavy-user", `heavy-${run}`))?.bookingId, `bkg_heavy_${run}`);
+    const read = (await readThroughUserIndex()) - before;
+    assert.ok(read < 100, `20 key lookups read ${read} rows through the listing index`);
   });
 
   it("finds a booking only for its owner", async () => {
