@@ -4,7 +4,8 @@
  * rate, and each service's resident memory under that load.
  *
  * The search offers CreateBooking at a rising rate in short steps while the stack keeps up (see `keptUp`),
- * then runs the best rate for the full `--seconds`. Tours get a huge capacity first so that seats never run
+ * then runs the best rate for the full `--seconds`; a step after one that fell behind waits for the machine to
+ * go quiet, so that it is not measured on the last one's backlog. Tours get a huge capacity first so that seats never run
  * out. Besides rates it reports the CPU each process spent per confirmed booking, read from /proc: the
  * breakdown that says where the time goes, and which other load on a shared machine disturbs far less.
  *
@@ -21,7 +22,14 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type BenchStack, parseRunner, prepareRunner, type Runner, startBenchStack } from "./bench-stack.js";
 import { BookingClient, type BookingLoadResult } from "./booking-load.js";
-import { CpuMeter, describeMachine, loadAverage, memory, shareOwnPriority } from "./proc.js";
+import {
+  CpuMeter,
+  describeMachine,
+  loadAverage,
+  machineCpuSeconds,
+  memory,
+  shareOwnPriority,
+} from "./proc.js";
 import { formatProfile, type ProfileSummary, readProfile, summariseProfile } from "./profile-summary.js";
 import { fixed, formatCounts, isMain, table, writeResult } from "./report.js";
 
@@ -324,6 +332,23 @@ async function searchHighestRate(
   return good;
 }
 
+/** The machine counts as quiet below this share of its CPU busy (the idle stack keeps about 5 % busy). */
+const QUIET_SHARE = 0.25;
+const QUIET_WAIT_MAX_MS = 60_000;
+
+/** Resolves after the first second in which the machine was quiet, or after QUIET_WAIT_MAX_MS. */
+async function untilQuiet(): Promise<void> {
+  const deadline = Date.now() + QUIET_WAIT_MAX_MS;
+  let before = machineCpuSeconds();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const now = machineCpuSeconds();
+    const busy = (now.busy - before.busy) / Math.max(now.total - before.total, Number.EPSILON);
+    before = now;
+    if (busy < QUIET_SHARE) return;
+  }
+}
+
 /** Samples the stack's database connections every 100 ms until stopped. */
 function sampleConnections(stack: BenchStack) {
   const samples = new Map<string, Array<{ open: number; busy: number }>>();
@@ -393,8 +418,9 @@ function stepRunner(stack: BenchStack, client: BookingClient, log: (line: string
       loadAverage: loadAverage(),
       cpu: { machineBusy: fixed(used.machineBusy, 2), cores, msPerBooking },
     };
-    // Bookings left pending by a step that fell behind are retried for a while: let that pass first.
-    settle = result.keptUp ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, 5_000));
+    // A step that fell behind leaves work queued (calls, events, pending bookings' retries): the next step
+    // starts once it has drained, or it would be measured on top of this one's backlog.
+    settle = result.keptUp ? Promise.resolve() : untilQuiet();
     const totalMs = Object.values(msPerBooking).reduce((a, b) => a + b, 0);
     log(
       `  offered ${String(rate).padStart(4)}/s → confirmed ${result.confirmedPerSecond.toFixed(0).padStart(4)}/s` +
