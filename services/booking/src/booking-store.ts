@@ -1,4 +1,4 @@
-import { inTransaction, NotFoundError, type Pool, recordEvent, recordingEvents } from "@tourmesh/platform";
+import { changeWithEvents, inTransaction, NotFoundError, type Pool, recordEvent } from "@tourmesh/platform";
 import { bookingEvents, bookingSubjects, paymentRequested } from "./booking-events.js";
 import {
   type BookingEvent,
@@ -241,21 +241,18 @@ export class BookingStore {
     const workChanged = after.work !== decided.work || after.paymentId !== decided.paymentId;
     const events = bookingEvents(decided, after);
     const requestsRetry = events.some((emitted) => emitted.subject === bookingSubjects.paymentRequested);
-    const recording = recordingEvents(events, { firstParameter: 12, when: "EXISTS (SELECT 1 FROM changed)" });
-    const { rows } = await this.db.query<BookingRow>(
-      `WITH changed AS (
-         UPDATE bookings
-            SET status = $5, payment_id = $6, failure_reason = $7, work = $8,
-                attempts = CASE WHEN $9 AND $8::text IS NOT NULL THEN 0 ELSE attempts END,
-                next_attempt_at = CASE WHEN $8::text IS NULL THEN NULL
-                                       WHEN $9 THEN now() + $10 * interval '1 millisecond'
-                                       ELSE next_attempt_at END,
-                retry_requested = retry_requested OR $11,
-                updated_at = now()
-          WHERE booking_id = $1 AND status = $2 AND payment_id = $3 AND work IS NOT DISTINCT FROM $4
-          RETURNING ${bookingColumns}
-       ), ${recording.cte}
-       SELECT ${bookingColumns} FROM changed`,
+    const [row] = await changeWithEvents<BookingRow>(
+      this.db,
+      `UPDATE bookings
+          SET status = $5, payment_id = $6, failure_reason = $7, work = $8,
+              attempts = CASE WHEN $9 AND $8::text IS NOT NULL THEN 0 ELSE attempts END,
+              next_attempt_at = CASE WHEN $8::text IS NULL THEN NULL
+                                     WHEN $9 THEN now() + $10 * interval '1 millisecond'
+                                     ELSE next_attempt_at END,
+              retry_requested = retry_requested OR $11,
+              updated_at = now()
+        WHERE booking_id = $1 AND status = $2 AND payment_id = $3 AND work IS NOT DISTINCT FROM $4
+        RETURNING ${bookingColumns}`,
       [
         decided.bookingId,
         decided.status,
@@ -268,10 +265,10 @@ export class BookingStore {
         workChanged,
         leaseMs,
         requestsRetry,
-        ...recording.values,
       ],
+      events,
     );
-    return rows[0] && toBooking(rows[0]);
+    return row && toBooking(row);
   }
 
   /** Removes a booking whose seats could not be held in CreateBooking itself, so that nothing is left behind. */
@@ -287,21 +284,16 @@ export class BookingStore {
    * retry is requested: a new booking's first attempt records its BookingPaymentRequested here.
    */
   async retryLater(booking: StoredBooking, work: PendingWork, delayMs: number): Promise<StoredBooking> {
-    const recording = recordingEvents(booking.retryRequested ? [] : [paymentRequested(booking)], {
-      firstParameter: 4,
-      when: "EXISTS (SELECT 1 FROM changed)",
-    });
-    const { rows } = await this.db.query<BookingRow>(
-      `WITH changed AS (
-         UPDATE bookings
-            SET next_attempt_at = now() + $3 * interval '1 millisecond', retry_requested = true, updated_at = now()
-          WHERE booking_id = $1 AND work = $2
-          RETURNING ${bookingColumns}
-       ), ${recording.cte}
-       SELECT ${bookingColumns} FROM changed`,
-      [booking.bookingId, work, delayMs, ...recording.values],
+    const [row] = await changeWithEvents<BookingRow>(
+      this.db,
+      `UPDATE bookings
+          SET next_attempt_at = now() + $3 * interval '1 millisecond', retry_requested = true, updated_at = now()
+        WHERE booking_id = $1 AND work = $2
+        RETURNING ${bookingColumns}`,
+      [booking.bookingId, work, delayMs],
+      booking.retryRequested ? [] : [paymentRequested(booking)],
     );
-    return rows[0] ? toBooking(rows[0]) : this.get(booking.bookingId);
+    return row ? toBooking(row) : this.get(booking.bookingId);
   }
 
   /**

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import {
   AlreadyExistsError,
+  changeWithEvents,
   inTransaction,
   NotFoundError,
   type Pool,
   recordEvent,
-  recordingEvents,
 } from "@tourmesh/platform";
 import type { ChargeOutcome } from "./faults.js";
 import { chargeEvent, refundEvent } from "./payment-events.js";
@@ -71,19 +71,13 @@ export class PaymentStore {
       declineReason: outcome.declined ? outcome.reason : "",
       createTime: new Date(),
     };
-    const recording = recordingEvents([chargeEvent(charge)], {
-      firstParameter: 8,
-      when: "EXISTS (SELECT 1 FROM inserted)",
-    });
-    const { rows } = await this.db.query<PaymentRow>(
-      `WITH inserted AS (
-         INSERT INTO payments (payment_id, idempotency_key, booking_id, currency, amount_minor, status,
-           decline_reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING ${paymentColumns}
-       ), ${recording.cte}
-       SELECT ${paymentColumns} FROM inserted`,
+    const [row] = await changeWithEvents<PaymentRow>(
+      this.db,
+      `INSERT INTO payments (payment_id, idempotency_key, booking_id, currency, amount_minor, status,
+         decline_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING ${paymentColumns}`,
       [
         charge.paymentId,
         charge.idempotencyKey,
@@ -92,10 +86,10 @@ export class PaymentStore {
         charge.amount.minorUnits,
         charge.status,
         charge.declineReason,
-        ...recording.values,
       ],
+      [chargeEvent(charge)],
     );
-    const charged = rows[0] && toPayment(rows[0]);
+    const charged = row && toPayment(row);
     if (charged) return charged;
     const existing = await this.db.query<PaymentRow>(
       `SELECT ${paymentColumns} FROM payments WHERE idempotency_key = $1`,

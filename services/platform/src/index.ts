@@ -31,13 +31,7 @@ export {
 export { EventMetrics } from "./events/event-metrics.js";
 export { migrateInbox, migrateOutbox } from "./events/event-tables.js";
 export { EventsRuntime, type EventsRuntimeOptions } from "./events/events-runtime.js";
-export {
-  type EventsRecording,
-  OutboxRelay,
-  type OutboxRelayOptions,
-  recordEvent,
-  recordingEvents,
-} from "./events/outbox.js";
+export { changeWithEvents, OutboxRelay, type OutboxRelayOptions, recordEvent } from "./events/outbox.js";
 export {
   type EventStreams,
   ensureStreams,

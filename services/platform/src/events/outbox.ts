@@ -26,37 +26,42 @@ export async function recordEvent<D extends DescMessage>(
   client: PoolClient,
   event: NewEvent<D>,
 ): Promise<string> {
-  const { cte, values, eventIds } = recordingEvents([event], { firstParameter: 1 });
+  const { cte, values, eventIds } = recordingEvents([event], 1, "true");
   await client.query(`WITH ${cte} SELECT 1`, values);
   return eventIds[0] as string;
 }
 
-/** The part of a statement that records events (see `recordingEvents`). */
-export interface EventsRecording {
-  /** A data-modifying common table expression named `recorded_events`, to put in the statement's WITH. */
-  cte: string;
-  /** Its parameters, to append to the statement's own: the CTE refers to them from `firstParameter` on. */
-  values: unknown[];
-  eventIds: string[];
+/**
+ * Runs `change`, one INSERT or UPDATE … RETURNING with parameters `values`, and records `events` in the outbox
+ * in the same statement if and only if the change returned a row (so a compare-and-set or an insert that
+ * matched nothing records nothing). The change and its events are written in one round trip, atomic as any
+ * single statement is: no BEGIN/COMMIT. The events go in one INSERT from arrays, so the statement's text is the
+ * same whatever their number (it stays one prepared statement). The ordering rule of `recordEvent` holds: an
+ * UPDATE of the aggregate's row locks it before its events are numbered. Returns the rows `change` returned.
+ */
+export async function changeWithEvents<Row extends pg.QueryResultRow>(
+  db: Pick<pg.Pool, "query">,
+  change: string,
+  values: unknown[],
+  events: ReadonlyArray<NewEvent<DescMessage>>,
+): Promise<Row[]> {
+  const recording = recordingEvents(events, values.length + 1, "EXISTS (SELECT 1 FROM changed)");
+  const { rows } = await db.query<Row>(
+    `WITH changed AS (${change}), ${recording.cte} SELECT * FROM changed`,
+    [...values, ...recording.values],
+  );
+  return rows;
 }
 
 /**
- * Records `events` in the outbox as part of the caller's own statement: the change and its events are written
- * in one round trip, and are atomic as any single statement is (no BEGIN/COMMIT needed). The events go in one
- * INSERT from arrays, so the statement's text is the same whatever their number (it stays one prepared
- * statement). `when`, a condition over the statement's other CTEs (SQL text of the code's own, never input),
- * says whether they are recorded at all: e.g. `EXISTS (SELECT 1 FROM changed)`, so that a compare-and-set
- * that matched nothing records nothing.
- * The ordering rule of `recordEvent` holds: the statement should lock the aggregate (update its row) first.
- *
- *   const events = recordingEvents(list, { firstParameter: 4, when: "EXISTS (SELECT 1 FROM changed)" });
- *   await db.query(`WITH changed AS (UPDATE ... RETURNING ...), ${events.cte} SELECT * FROM changed`,
- *     [a, b, c, ...events.values]);
+ * The CTE `recorded_events` that inserts `events` into the outbox from parameters `$firstParameter` on, when
+ * `condition` (SQL of the code's own) holds; its parameter values; and the events' ids.
  */
-export function recordingEvents(
+function recordingEvents(
   events: ReadonlyArray<NewEvent<DescMessage>>,
-  { firstParameter, when = "true" }: { firstParameter: number; when?: string },
-): EventsRecording {
+  firstParameter: number,
+  condition: string,
+): { cte: string; values: unknown[]; eventIds: string[] } {
   const trace: Record<string, string> = {};
   propagation.inject(context.active(), trace);
   const eventIds = events.map(() => randomUUID());
@@ -66,7 +71,7 @@ export function recordingEvents(
        INSERT INTO outbox (event_id, aggregate_id, subject, event_type, payload, trace)
        SELECT * FROM unnest(${$(0)}::uuid[], ${$(1)}::text[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::bytea[],
                             ${$(5)}::jsonb[])
-        WHERE ${when}
+        WHERE ${condition}
      )`,
     values: [
       eventIds,
@@ -122,8 +127,9 @@ const PRUNE_MAX_BATCHES = 50;
  * The active relay wakes on the outbox's NOTIFY (and polls as a fallback), reads the oldest unpublished rows,
  * and publishes them: one aggregate's events one after the other, different aggregates side by side. An
  * aggregate whose publish fails stops there for this round, so its later events wait for it. Published rows
- * are marked (by the next round's read, see `relay`); a row published but not marked (crash, lost connection) is published again with the same
- * Nats-Msg-Id, which JetStream drops as a duplicate within its window and consumers' inboxes drop after.
+ * are marked (by the next round's read, see `relay`); a row published but not marked (crash, lost connection)
+ * is published again with the same Nats-Msg-Id, which JetStream drops as a duplicate within its window and
+ * consumers' inboxes drop after.
  */
 export class OutboxRelay {
   private stopped = true;
