@@ -1,28 +1,14 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { pino } from "pino";
+import { captureLogs } from "./events/events-test-kit.js";
 import { Poller } from "./poller.js";
 import { waitFor } from "./testing/wait-for.js";
-
-function capturedLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = pino(
-    new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(JSON.parse(String(chunk)));
-        done();
-      },
-    }),
-  );
-  return { logger, lines };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("Poller", () => {
   it("runs the next round at once while there is more, and after the interval once there is not", async () => {
-    const { logger } = capturedLogger();
+    const { logger } = captureLogs();
     const rounds: Array<{ start: number; end: number }> = [];
     const left: Array<"more" | "done"> = ["more", "more", "done"];
     const poller = new Poller({ name: "spec", intervalMs: 1_000, logger }, async () => {
@@ -42,7 +28,7 @@ describe("Poller", () => {
   });
 
   it("logs a round that throws and runs the next after the interval", async () => {
-    const { logger, lines } = capturedLogger();
+    const { logger, lines } = captureLogs();
     let rounds = 0;
     const poller = new Poller({ name: "flaky", intervalMs: 50, logger }, async () => {
       rounds++;
@@ -58,7 +44,7 @@ describe("Poller", () => {
   });
 
   it("stops after the round in progress, and runs no round after that", async () => {
-    const { logger } = capturedLogger();
+    const { logger } = captureLogs();
     let finished = 0;
     let rounds = 0;
     const poller = new Poller({ name: "slow", intervalMs: 10, logger }, async () => {
