@@ -122,7 +122,7 @@ export async function benchPlatformOverhead(
   };
   const forget = onInterrupt(stopAll);
   const start = async (entry: string, env: Record<string, string> = {}) => {
-    const server = await startServiceProcess(entry, { ...settings, ...env });
+    const server = await startServiceProcess(entry, { ...settings, ...env }, { keepLogs: false });
     servers.push(server);
     return server;
   };

@@ -7,7 +7,7 @@ export interface ServiceProcess {
   process: ChildProcess;
   grpcPort: number;
   metricsPort: number;
-  /** Every JSON log line the service has written so far. */
+  /** Every JSON log line the service has written so far (up to "serving" only, when started with keepLogs: false). */
   logs: Array<Record<string, unknown>>;
   /** Sends `signal` and resolves with the exit code once the process has exited. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -33,11 +33,13 @@ function eventStreamsOfThisFile(): TestEventStreams {
  * Starts a service's main.ts as its own process on free ports (PORT=0, METRICS_PORT=0) and resolves once it
  * logs "serving" with the ports it bound. Rejects with the service's output if it exits first. Unless `env`
  * names an event stream, the service uses this test file's own (see eventStreamsOfThisFile).
+ * With `keepLogs: false` its output after "serving" is read and dropped unparsed, as a container runtime's log
+ * sink would take it: a benchmark's load client must not pay for parsing the server's per-call log lines.
  */
 export async function startServiceProcess(
   entry: string,
   env: Record<string, string>,
-  { timeoutMs = 20_000 } = {},
+  { timeoutMs = 20_000, keepLogs = true } = {},
 ): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     env: {
@@ -82,6 +84,10 @@ export async function startServiceProcess(
   } catch (error) {
     child.kill("SIGKILL");
     throw error;
+  }
+  if (!keepLogs) {
+    lines.close();
+    child.stdout?.resume();
   }
   return {
     process: child,
