@@ -89,6 +89,13 @@ export class BookingSaga {
    * has the booking's key), so a PaymentSucceeded that names it is already known here.
    */
   private readonly recordedCharges = new LRUCache<string, string>({ max: RECORDED_CHARGES_KEPT });
+  /**
+   * This process's settle attempts in progress, by booking. Payment's PaymentSucceeded usually gets here before
+   * the Charge call's own answer has been recorded (the event path is quicker than the reply and the write):
+   * waiting for the attempt lets its answer record the charge once, instead of a read and a second write
+   * racing it for the same row.
+   */
+  private readonly settling = new Map<string, Promise<StoredBooking>>();
 
   constructor(
     private readonly store: BookingStore,
@@ -137,6 +144,17 @@ export class BookingSaga {
    * (where a sold-out tour removes the booking and fails the call) and by the retries.
    */
   async settle(booking: StoredBooking, runBy: "request" | "retry"): Promise<StoredBooking> {
+    const { bookingId } = booking;
+    const attempt = this.attemptSettle(booking, runBy);
+    this.settling.set(bookingId, attempt);
+    try {
+      return await attempt;
+    } finally {
+      if (this.settling.get(bookingId) === attempt) this.settling.delete(bookingId);
+    }
+  }
+
+  private async attemptSettle(booking: StoredBooking, runBy: "request" | "retry"): Promise<StoredBooking> {
     try {
       await this.catalog.reserveSeats(
         { tourId: booking.tourId, seats: booking.travelers, reservationId: booking.bookingId },
@@ -199,11 +217,13 @@ export class BookingSaga {
   /**
    * Payment reports a charge for one of our bookings (its PaymentSucceeded event). Mostly the booking already
    * knows it (the saga recorded the charge's answer; when this process did, it remembers, and nothing need be
-   * read). When it does not, the charge was made by a call whose answer never came back: a pending booking is
+   * read; when this process's attempt is still recording it, the event waits for that). When it does not, the charge was made by a call whose answer never came back: a pending booking is
    * confirmed; one that has ended meanwhile (given up, or cancelled while pending) must not keep the money,
    * and its compensation refunds it.
    */
   async chargeReported(bookingId: string, paymentId: string): Promise<"known" | "unknown_booking"> {
+    // Whatever the attempt's outcome, what the booking holds is decided below.
+    await this.settling.get(bookingId)?.catch(() => undefined);
     if (this.recordedCharges.get(bookingId) === paymentId) return "known";
     const booking = await this.store.get(bookingId).catch((error: unknown) => {
       if (error instanceof NotFoundError) return undefined;

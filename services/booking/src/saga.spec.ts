@@ -1,0 +1,139 @@
+import * as assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type CatalogService,
+  GetTourResponseSchema,
+  ReserveSeatsResponseSchema,
+} from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import {
+  ChargeResponseSchema,
+  type PaymentService,
+  PaymentStatus,
+} from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
+import {
+  createLogger,
+  createPool,
+  migrate,
+  migrateOutbox,
+  type Pool,
+  type ServiceClient,
+} from "@tourmesh/platform";
+import { createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
+import { BookingStore } from "./booking-store.js";
+import { BookingSaga } from "./saga.js";
+
+const logger = createLogger("saga-test", "silent");
+
+/** The store, counting the bookings it reads by id (what a PaymentSucceeded for an unknown charge costs). */
+class CountingStore extends BookingStore {
+  reads = 0;
+  override get(...args: Parameters<BookingStore["get"]>) {
+    this.reads++;
+    return super.get(...args);
+  }
+}
+
+const catalog = {
+  getTour: async ({ tourId }: { tourId?: string }) =>
+    create(GetTourResponseSchema, {
+      tour: {
+        tourId,
+        price: { currencyCode: "EUR", minorUnits: 6_900n },
+        startTime: timestampFromDate(new Date("2030-05-01T09:00:00Z")),
+      },
+    }),
+  reserveSeats: async () => create(ReserveSeatsResponseSchema, {}),
+} as unknown as ServiceClient<typeof CatalogService>;
+
+/** A payment whose PaymentSucceeded reaches the saga before Charge's answer does, as it mostly does for real. */
+function paymentReportingFirst(saga: () => BookingSaga, reports: Array<Promise<string>>) {
+  let charges = 0;
+  return {
+    charge: async ({ bookingId }: { bookingId?: string }) => {
+      const paymentId = `pay_${++charges}`;
+      reports.push(saga().chargeReported(bookingId ?? "", paymentId));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return create(ChargeResponseSchema, { payment: { paymentId, status: PaymentStatus.SUCCEEDED } });
+    },
+  } as unknown as ServiceClient<typeof PaymentService>;
+}
+
+describe("BookingSaga against Postgres", () => {
+  let db: TestDatabase;
+  let pool: Pool;
+  before(async () => {
+    db = await createTestDatabase("booking_saga");
+    await migrate(db.url, new URL("../migrations", import.meta.url), logger);
+    await migrateOutbox(db.url, logger);
+    pool = createPool(db.url, logger, 4);
+  });
+  after(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  const options = {
+    chargeTimeoutMs: 2_000,
+    catalogTimeoutMs: 2_000,
+    schedule: { baseDelayMs: 1_000, maxDelayMs: 60_000, maxAttempts: 8 },
+    breakerThreshold: 5,
+    breakerHalfOpenAfterMs: 5_000,
+  };
+  const request = (idempotencyKey: string) => ({
+    idempotencyKey,
+    tourId: "tour_paris_louvre",
+    travelers: 2,
+    promoCode: "",
+    countryCode: "FR",
+  });
+
+  it("a PaymentSucceeded that overtakes the charge's answer waits for it: no read, one confirmation", async () => {
+    const store = new CountingStore(pool);
+    const reports: Array<Promise<string>> = [];
+    const saga: BookingSaga = new BookingSaga(
+      store,
+      catalog,
+      paymentReportingFirst(() => saga, reports),
+      options,
+      logger,
+    );
+
+    const booking = await saga.create("alice", request("overtaken"), new Date());
+    assert.equal(booking.status, "CONFIRMED");
+    assert.equal(booking.paymentId, "pay_1");
+    assert.deepEqual(await Promise.all(reports), ["known"]);
+    assert.equal(store.reads, 0);
+    const { rows } = await pool.query(
+      "SELECT count(*)::int AS confirmations FROM outbox WHERE aggregate_id = $1 AND subject LIKE '%confirmed'",
+      [booking.bookingId],
+    );
+    assert.deepEqual(rows, [{ confirmations: 1 }]);
+  });
+
+  it("a PaymentSucceeded for a charge this process did not record reads the booking and keeps what it holds", async () => {
+    const reports: Array<Promise<string>> = [];
+    const first: BookingSaga = new BookingSaga(
+      new BookingStore(pool),
+      catalog,
+      paymentReportingFirst(() => first, reports),
+      options,
+      logger,
+    );
+    const booking = await first.create("alice", request("elsewhere"), new Date());
+    await Promise.all(reports);
+
+    const store = new CountingStore(pool);
+    const restarted: BookingSaga = new BookingSaga(
+      store,
+      catalog,
+      paymentReportingFirst(() => restarted, []),
+      options,
+      logger,
+    );
+    assert.equal(await restarted.chargeReported(booking.bookingId, booking.paymentId), "known");
+    assert.equal(store.reads, 1);
+    assert.equal(await restarted.chargeReported("bkg_nobody", "pay_nobody"), "unknown_booking");
+  });
+});
