@@ -7,10 +7,11 @@ import {
   BookingConfirmedSchema,
   BookingPaymentRequestedSchema,
 } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
-import { createLogger, createPool, migrate, migrateOutbox, type Pool } from "@tourmesh/platform";
-import { createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
+import { createLogger, createPool, type Pool } from "@tourmesh/platform";
+import type { TestDatabase } from "@tourmesh/platform/testing";
 import { BookingStore } from "./booking-store.js";
 import { priceQuote } from "./quote.js";
+import { createBookingDatabase } from "./testing/booking-database.js";
 
 const logger = createLogger("booking-store-test", "silent");
 
@@ -20,9 +21,7 @@ describe("BookingStore against Postgres", () => {
   let store: BookingStore;
   let lookupPool: Pool;
   before(async () => {
-    db = await createTestDatabase("booking_store");
-    await migrate(db.url, new URL("../migrations", import.meta.url), logger);
-    await migrateOutbox(db.url, logger);
+    db = await createBookingDatabase("booking_store", logger);
     pool = createPool(db.url, logger, 10);
     store = new BookingStore(pool);
     // One connection's key lookups on the new, empty table, often enough for Postgres to settle on one plan

@@ -12,17 +12,11 @@ import {
   type PaymentService,
   PaymentStatus,
 } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
-import {
-  createLogger,
-  createPool,
-  migrate,
-  migrateOutbox,
-  type Pool,
-  type ServiceClient,
-} from "@tourmesh/platform";
-import { createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
+import { createLogger, createPool, type Pool, type ServiceClient } from "@tourmesh/platform";
+import type { TestDatabase } from "@tourmesh/platform/testing";
 import { BookingStore } from "./booking-store.js";
 import { BookingSaga } from "./saga.js";
+import { createBookingDatabase } from "./testing/booking-database.js";
 
 const logger = createLogger("saga-test", "silent");
 
@@ -64,9 +58,7 @@ describe("BookingSaga against Postgres", () => {
   let db: TestDatabase;
   let pool: Pool;
   before(async () => {
-    db = await createTestDatabase("booking_saga");
-    await migrate(db.url, new URL("../migrations", import.meta.url), logger);
-    await migrateOutbox(db.url, logger);
+    db = await createBookingDatabase("booking_saga", logger);
     pool = createPool(db.url, logger, 4);
   });
   after(async () => {

@@ -217,9 +217,10 @@ export class BookingSaga {
   /**
    * Payment reports a charge for one of our bookings (its PaymentSucceeded event). Mostly the booking already
    * knows it (the saga recorded the charge's answer; when this process did, it remembers, and nothing need be
-   * read; when this process's attempt is still recording it, the event waits for that). When it does not, the charge was made by a call whose answer never came back: a pending booking is
-   * confirmed; one that has ended meanwhile (given up, or cancelled while pending) must not keep the money,
-   * and its compensation refunds it.
+   * read; when this process's attempt is still recording it, the event waits for that). When it does not,
+   * the charge was made by a call whose answer never came back: a pending booking is confirmed; one that has
+   * ended meanwhile (given up, or cancelled while pending) must not keep the money, and its compensation
+   * refunds it.
    */
   async chargeReported(bookingId: string, paymentId: string): Promise<"known" | "unknown_booking"> {
     // Whatever the attempt's outcome, what the booking holds is decided below.
