@@ -32,6 +32,8 @@ await runService({
     BOOKING_CHARGE_TIMEOUT_MS: milliseconds.min(1),
     /** Deadline of one catalog call made by the saga. */
     BOOKING_CATALOG_TIMEOUT_MS: milliseconds.min(1),
+    /** How long a tour's price and start time read from the catalog are used before it is asked again. */
+    BOOKING_TOUR_FACTS_TTL_MS: milliseconds.min(1),
     /** Settle attempts in all (the one in CreateBooking included) before the booking is PAYMENT_FAILED. */
     BOOKING_PAYMENT_MAX_ATTEMPTS: positive,
     /** Backoff between attempts: starts here, doubles, never exceeds the max; half of it is random. */
@@ -54,6 +56,7 @@ await runService({
     JWT_AUDIENCE: "tourmesh",
     BOOKING_CHARGE_TIMEOUT_MS: 2_000,
     BOOKING_CATALOG_TIMEOUT_MS: 2_000,
+    BOOKING_TOUR_FACTS_TTL_MS: 10_000,
     BOOKING_PAYMENT_MAX_ATTEMPTS: 8,
     BOOKING_RETRY_BASE_MS: 1_000,
     BOOKING_RETRY_MAX_MS: 60_000,
@@ -73,6 +76,7 @@ await runService({
       {
         chargeTimeoutMs: config.BOOKING_CHARGE_TIMEOUT_MS,
         catalogTimeoutMs: config.BOOKING_CATALOG_TIMEOUT_MS,
+        tourFactsTtlMs: config.BOOKING_TOUR_FACTS_TTL_MS,
         schedule: {
           baseDelayMs: config.BOOKING_RETRY_BASE_MS,
           maxDelayMs: config.BOOKING_RETRY_MAX_MS,

@@ -69,6 +69,7 @@ describe("BookingSaga against Postgres", () => {
   const options = {
     chargeTimeoutMs: 2_000,
     catalogTimeoutMs: 2_000,
+    tourFactsTtlMs: 10_000,
     schedule: { baseDelayMs: 1_000, maxDelayMs: 60_000, maxAttempts: 8 },
     breakerThreshold: 5,
     breakerHalfOpenAfterMs: 5_000,

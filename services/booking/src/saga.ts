@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import {
@@ -35,12 +34,15 @@ import {
 } from "./bookings.js";
 import { priceQuote, type Quote } from "./quote.js";
 import { afterUnansweredAttempt, type RetrySchedule, retryDelayMs } from "./retry-schedule.js";
+import { TourFactsCache } from "./tour-facts.js";
 
 export interface SagaOptions {
   /** Deadline of one Charge (and Refund) call. */
   chargeTimeoutMs: number;
   /** Deadline of one catalog call. */
   catalogTimeoutMs: number;
+  /** How long a tour's price and start time, once read from the catalog, are used without asking again. */
+  tourFactsTtlMs: number;
   schedule: RetrySchedule;
   /** The breaker around Charge opens after this many failures in a row... */
   breakerThreshold: number;
@@ -84,6 +86,7 @@ export class BookingSaga {
   /** How long a settle or compensation attempt may take before another process may take it over. */
   readonly leaseMs: number;
   private readonly breaker: CircuitBreakerPolicy;
+  private readonly tours: TourFactsCache;
   /**
    * The charge each booking recorded by this process holds. A booking has at most one (every charge of it
    * has the booking's key), so a PaymentSucceeded that names it is already known here.
@@ -105,6 +108,7 @@ export class BookingSaga {
     private readonly logger: Logger,
   ) {
     this.leaseMs = options.chargeTimeoutMs * 2 + options.catalogTimeoutMs * 2 + 1_000;
+    this.tours = new TourFactsCache(catalog, options.tourFactsTtlMs, options.catalogTimeoutMs);
     this.breaker = circuitBreaker(handleWhen(isServiceFailure), {
       halfOpenAfter: options.breakerHalfOpenAfterMs,
       breaker: new ConsecutiveBreaker(options.breakerThreshold),
@@ -115,7 +119,7 @@ export class BookingSaga {
   }
 
   async quote(request: QuoteRequest): Promise<Quote> {
-    const tour = await this.getTour(request.tourId);
+    const tour = await this.tours.get(request.tourId);
     return priceQuote({ ...request, unitPrice: tour.price });
   }
 
@@ -124,7 +128,7 @@ export class BookingSaga {
     const existing = await this.store.findByKey(userId, request.idempotencyKey);
     if (existing) return replay(existing, request);
     const promo = promoForNewBooking(request, now);
-    const tour = await this.getTour(request.tourId);
+    const tour = await this.tours.get(request.tourId);
     const { booking, created } = await this.store.insert(
       {
         bookingId: `bkg_${randomUUID().replaceAll("-", "")}`,
@@ -310,22 +314,6 @@ export class BookingSaga {
     }
     const later = await this.store.retryLater(booking, "settle", delayMs);
     return later.work === "settle" ? later : this.record(later, { type: "attempt_unanswered" });
-  }
-
-  private async getTour(
-    tourId: string,
-  ): Promise<{ price: { currencyCode: string; minorUnits: number }; startTime: Date | undefined }> {
-    try {
-      const { tour } = await this.catalog.getTour({ tourId }, { timeoutMs: this.options.catalogTimeoutMs });
-      if (!tour?.price) throw new Error(`catalog answered tour ${tourId} without a price`);
-      return {
-        price: { currencyCode: tour.price.currencyCode, minorUnits: Number(tour.price.minorUnits) },
-        startTime: tour.startTime ? timestampDate(tour.startTime) : undefined,
-      };
-    } catch (error) {
-      if (hasCode(error, Code.NotFound)) throw new NotFoundError(`tour ${tourId} does not exist`, "tour_id");
-      throw error;
-    }
   }
 }
 
