@@ -20,12 +20,17 @@ import { createBookingDatabase } from "./testing/booking-database.js";
 
 const logger = createLogger("saga-test", "silent");
 
-/** The store, counting the bookings it reads by id (what a PaymentSucceeded for an unknown charge costs). */
+/** The store, counting the bookings it reads by id (what a PaymentSucceeded for an unknown charge costs) and by key. */
 class CountingStore extends BookingStore {
   reads = 0;
+  keyLookups = 0;
   override get(...args: Parameters<BookingStore["get"]>) {
     this.reads++;
     return super.get(...args);
+  }
+  override findByKey(...args: Parameters<BookingStore["findByKey"]>) {
+    this.keyLookups++;
+    return super.findByKey(...args);
   }
 }
 
@@ -128,5 +133,29 @@ describe("BookingSaga against Postgres", () => {
     assert.equal(await restarted.chargeReported(booking.bookingId, booking.paymentId), "known");
     assert.equal(store.reads, 1);
     assert.equal(await restarted.chargeReported("bkg_nobody", "pay_nobody"), "unknown_booking");
+  });
+
+  it("writes a new booking without looking its key up; a replay whose promo code has expired since finds it", async () => {
+    const store = new CountingStore(pool);
+    const saga: BookingSaga = new BookingSaga(
+      store,
+      catalog,
+      paymentReportingFirst(() => saga, []),
+      options,
+      logger,
+    );
+    const spring = { ...request("spring"), promoCode: "SPRING10" };
+
+    const booking = await saga.create("alice", spring, new Date("2030-04-01T12:00:00Z"));
+    assert.equal(store.keyLookups, 0);
+    assert.equal(booking.quote.promoCode, "SPRING10");
+
+    const replayed = await saga.create("alice", spring, new Date("2030-07-01T12:00:00Z"));
+    assert.equal(replayed.bookingId, booking.bookingId);
+    assert.equal(store.keyLookups, 1);
+    await assert.rejects(
+      saga.create("alice", { ...spring, idempotencyKey: "summer" }, new Date("2030-07-01T12:00:00Z")),
+      /SPRING10/,
+    );
   });
 });

@@ -123,19 +123,32 @@ export class BookingSaga {
     return priceQuote({ ...request, unitPrice: tour.price });
   }
 
-  /** CreateBooking: replays the user's booking with this key, or makes one and runs its first settle attempt. */
+  /**
+   * CreateBooking: makes the booking and runs its first settle attempt, or replays the user's booking with this
+   * key. The unique key decides (the insert writes nothing when the key is taken), so a new booking costs no
+   * lookup first; only when a new booking cannot be made (its promo code has expired since, the catalog cannot
+   * be asked) is the key looked up, since a replay must still find its booking then.
+   */
   async create(userId: string, request: BookingRequest, now: Date): Promise<StoredBooking> {
-    const existing = await this.store.findByKey(userId, request.idempotencyKey);
-    if (existing) return replay(existing, request);
-    const promo = promoForNewBooking(request, now);
-    const tour = await this.tours.get(request.tourId);
+    let quote: Quote;
+    let tourStartTime: Date | undefined;
+    try {
+      const promo = promoForNewBooking(request, now);
+      const tour = await this.tours.get(request.tourId);
+      quote = priceQuote({ ...request, promo, unitPrice: tour.price });
+      tourStartTime = tour.startTime;
+    } catch (error) {
+      const existing = await this.store.findByKey(userId, request.idempotencyKey);
+      if (existing) return replay(existing, request);
+      throw error;
+    }
     const { booking, created } = await this.store.insert(
       {
         bookingId: `bkg_${randomUUID().replaceAll("-", "")}`,
         userId,
         idempotencyKey: request.idempotencyKey,
-        quote: priceQuote({ ...request, promo, unitPrice: tour.price }),
-        tourStartTime: tour.startTime,
+        quote,
+        tourStartTime,
       },
       this.leaseMs,
     );
