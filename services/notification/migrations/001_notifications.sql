@@ -9,7 +9,7 @@ CREATE TABLE notifications (
   kind            text NOT NULL
                   CHECK (kind IN ('booking_confirmed', 'booking_cancelled', 'payment_failed', 'tour_reminder')),
   message         text NOT NULL,
-  -- The event it tells about (the consumer's inbox already makes that once per event); NULL for reminders.
+  -- The event it tells about: unique, so an event redelivered makes no second notification; NULL for reminders.
   event_id        text UNIQUE,
   created_at      timestamptz NOT NULL DEFAULT now()
 );

@@ -9,13 +9,13 @@ import {
   type NotificationService,
 } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
 import {
+  type EventContext,
   type EventHandler,
-  type InboxEventContext,
   pageTokenCodec,
   type ServiceHandlers,
   type TokenVerifier,
 } from "@tourmesh/platform";
-import type { NotificationStore, StoredNotification } from "./notification-store.js";
+import type { NotificationStore, ReminderChange, StoredNotification } from "./notification-store.js";
 import {
   cancelledDraft,
   checkListNotifications,
@@ -69,8 +69,8 @@ export function notificationHandlers(
 }
 
 /**
- * The booking events notification consumes, each handled once (the consumer's inbox) in one transaction: the
- * notification is recorded and delivered, and the tour reminder scheduled or cancelled.
+ * The booking events notification consumes. Each is recorded once (by its event id) together with what it does to
+ * the booking's reminder, and delivered before that commits.
  */
 export function bookingEventHandlers(
   store: NotificationStore,
@@ -78,27 +78,21 @@ export function bookingEventHandlers(
   clock = () => new Date(),
 ) {
   const deliver = (notification: Notification) => sender.send(notification);
-  const confirmed: EventHandler<typeof BookingConfirmedSchema, InboxEventContext> = async (
-    event,
-    { tx, id },
-  ) => {
+  const confirmed: EventHandler<typeof BookingConfirmedSchema, EventContext> = async (event, { id }) => {
     const tourStartTime = event.tourStartTime ? timestampDate(event.tourStartTime) : undefined;
-    await store.record(tx, event, confirmedDraft({ ...event, tourStartTime }), id, deliver);
     const dueAt = tourStartTime && reminderDueAt(tourStartTime, clock());
-    if (tourStartTime && dueAt) await store.scheduleReminder(tx, event, tourStartTime, dueAt);
+    const reminder: ReminderChange =
+      tourStartTime && dueAt ? { type: "schedule", tourStartTime, dueAt } : { type: "none" };
+    await store.recordBookingEvent(id, event, confirmedDraft({ ...event, tourStartTime }), reminder, deliver);
   };
-  const cancelled: EventHandler<typeof BookingCancelledSchema, InboxEventContext> = async (
-    event,
-    { tx, id },
-  ) => {
-    await store.record(tx, event, cancelledDraft(event), id, deliver);
-    await store.cancelReminder(tx, event);
+  const cancelled: EventHandler<typeof BookingCancelledSchema, EventContext> = async (event, { id }) => {
+    await store.recordBookingEvent(id, event, cancelledDraft(event), { type: "cancel" }, deliver);
   };
-  const paymentFailed: EventHandler<typeof BookingPaymentFailedSchema, InboxEventContext> = async (
+  const paymentFailed: EventHandler<typeof BookingPaymentFailedSchema, EventContext> = async (
     event,
-    { tx, id },
+    { id },
   ) => {
-    await store.record(tx, event, paymentFailedDraft(event), id, deliver);
+    await store.recordBookingEvent(id, event, paymentFailedDraft(event), { type: "none" }, deliver);
   };
   return { confirmed, cancelled, paymentFailed };
 }

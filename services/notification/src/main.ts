@@ -69,7 +69,8 @@ await runService({
 
     const handle = bookingEventHandlers(store, sender);
     runtime
-      .consume({ name: "notification", subject: "booking.>" })
+      // Each notification records its event's id (unique), which makes a redelivery a no-op: no inbox needed.
+      .consume({ name: "notification", subject: "booking.>", inbox: false })
       .on(BookingConfirmedSchema, handle.confirmed)
       .on(BookingCancelledSchema, handle.cancelled)
       .on(BookingPaymentFailedSchema, handle.paymentFailed);

@@ -37,6 +37,44 @@ function toNotification(row: NotificationRow, subject = ""): StoredNotification 
   };
 }
 
+/** What a booking event does to the booking's tour reminder. */
+export type ReminderChange =
+  | { type: "none" }
+  /** Schedule it, unless the booking has one already or was cancelled first. */
+  | { type: "schedule"; tourStartTime: Date; dueAt: Date }
+  /** Cancel it if not sent yet; leave a 'cancelled' mark when there is none yet. */
+  | { type: "cancel" };
+
+/**
+ * The CTE that makes `reminder`'s change to the reminder of the booking whose notification the CTE `recorded`
+ * returned (so nothing changes when nothing was recorded), and its parameters, from $7 on.
+ */
+function changingReminder(reminder: ReminderChange, tourId: string): { cte: string; values: unknown[] } {
+  switch (reminder.type) {
+    case "none":
+      return { cte: "", values: [] };
+    case "schedule":
+      return {
+        cte: `, scheduled AS (
+           INSERT INTO reminders (booking_id, user_id, tour_id, tour_start_time, due_at, status)
+           SELECT booking_id, user_id, $7, $8::timestamptz, $9::timestamptz, 'scheduled' FROM recorded
+           ON CONFLICT (booking_id) DO NOTHING
+         )`,
+        values: [tourId, reminder.tourStartTime, reminder.dueAt],
+      };
+    case "cancel":
+      return {
+        cte: `, cancelled AS (
+           INSERT INTO reminders (booking_id, user_id, tour_id, status)
+           SELECT booking_id, user_id, $7, 'cancelled' FROM recorded
+           ON CONFLICT (booking_id) DO UPDATE SET status = 'cancelled', updated_at = now()
+             WHERE reminders.status = 'scheduled'
+         )`,
+        values: [tourId],
+      };
+  }
+}
+
 /** A reminder taken for sending. */
 export interface DueReminder extends BookingFacts {
   tourStartTime: Date;
@@ -47,58 +85,65 @@ export class NotificationStore {
   constructor(private readonly db: Pool) {}
 
   /**
-   * Records a notification in `tx` (the handler's transaction, so it commits with the event's inbox row) and
-   * delivers it with `deliver` before the commit.
+   * Records the notification of booking event `eventId`, with the change it makes to the booking's reminder, in
+   * one statement, and delivers it with `deliver` before that commits: a delivery that fails leaves nothing
+   * recorded, so the event is handled again. An event recorded already (`event_id` is unique) changes nothing and
+   * is not delivered again (undefined is returned): redeliveries and duplicates have one effect, without an inbox.
    */
-  async record(
+  async recordBookingEvent(
+    eventId: string,
+    booking: BookingFacts,
+    draft: Draft,
+    reminder: ReminderChange,
+    deliver: (notification: Notification) => Promise<void>,
+  ): Promise<StoredNotification | undefined> {
+    const changeReminder = changingReminder(reminder, booking.tourId);
+    return inTransaction(this.db, async (tx) => {
+      const { rows } = await tx.query<NotificationRow>(
+        `WITH recorded AS (
+           INSERT INTO notifications (notification_id, user_id, booking_id, kind, message, event_id)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (event_id) DO NOTHING
+           RETURNING ${notificationColumns}
+         )${changeReminder.cte}
+         SELECT ${notificationColumns} FROM recorded`,
+        [...this.notificationValues(booking, draft, eventId), ...changeReminder.values],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const notification = toNotification(row, draft.subject);
+      await deliver(notification);
+      return notification;
+    });
+  }
+
+  /** Records a tour reminder's notification in `tx` and delivers it with `deliver` before the commit. */
+  async recordReminder(
     tx: PoolClient,
     booking: BookingFacts,
     draft: Draft,
-    eventId: string | null,
     deliver: (notification: Notification) => Promise<void>,
   ): Promise<StoredNotification> {
     const { rows } = await tx.query<NotificationRow>(
       `INSERT INTO notifications (notification_id, user_id, booking_id, kind, message, event_id)
        VALUES ($1, $2, $3, $4, $5, $6)
        RETURNING ${notificationColumns}`,
-      [
-        `ntf_${randomUUID().replaceAll("-", "")}`,
-        booking.userId,
-        booking.bookingId,
-        draft.kind,
-        draft.message,
-        eventId,
-      ],
+      this.notificationValues(booking, draft, null),
     );
     const notification = toNotification(rows[0] as NotificationRow, draft.subject);
     await deliver(notification);
     return notification;
   }
 
-  /** Schedules the booking's reminder, unless it has one already or was cancelled first. */
-  async scheduleReminder(
-    tx: PoolClient,
-    booking: BookingFacts,
-    tourStartTime: Date,
-    dueAt: Date,
-  ): Promise<void> {
-    await tx.query(
-      `INSERT INTO reminders (booking_id, user_id, tour_id, tour_start_time, due_at, status)
-       VALUES ($1, $2, $3, $4, $5, 'scheduled')
-       ON CONFLICT (booking_id) DO NOTHING`,
-      [booking.bookingId, booking.userId, booking.tourId, tourStartTime, dueAt],
-    );
-  }
-
-  /** Cancels the booking's reminder if not sent yet; leaves a 'cancelled' mark when there is none yet. */
-  async cancelReminder(tx: PoolClient, booking: BookingFacts): Promise<void> {
-    await tx.query(
-      `INSERT INTO reminders (booking_id, user_id, tour_id, status)
-       VALUES ($1, $2, $3, 'cancelled')
-       ON CONFLICT (booking_id) DO UPDATE SET status = 'cancelled', updated_at = now()
-         WHERE reminders.status = 'scheduled'`,
-      [booking.bookingId, booking.userId, booking.tourId],
-    );
+  private notificationValues(booking: BookingFacts, draft: Draft, eventId: string | null): unknown[] {
+    return [
+      `ntf_${randomUUID().replaceAll("-", "")}`,
+      booking.userId,
+      booking.bookingId,
+      draft.kind,
+      draft.message,
+      eventId,
+    ];
   }
 
   /**

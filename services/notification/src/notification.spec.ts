@@ -201,13 +201,35 @@ describe("notification service", () => {
       { bookingId: "bkg_twice", userId: "carol", tourId: "tour_rome_vatican", travelers: 2 },
       { id, messageId: `${id}-again`, aggregateId: "bkg_twice" },
     );
-    await confirmed("bkg_after", "carol");
     await eventually(
-      "carol's notifications",
-      () => summary("carol"),
-      (found) => found.includes("BOOKING_CONFIRMED bkg_after"),
+      "both deliveries handled",
+      async () => stack.service.logs.filter((line) => line.msg === "event handled" && line.event_id === id),
+      (handled) => handled.length === 2,
     );
-    assert.deepEqual(await summary("carol"), ["BOOKING_CONFIRMED bkg_after", "BOOKING_CONFIRMED bkg_twice"]);
+    assert.deepEqual(await summary("carol"), ["BOOKING_CONFIRMED bkg_twice"]);
+    const sent = stack.service.logs.filter(
+      (line) => line.msg === "notification sent" && line.booking_id === "bkg_twice",
+    );
+    assert.equal(sent.length, 1);
+  });
+
+  it("schedules no reminder for a booking whose cancellation arrived before its confirmation", async () => {
+    await publish(
+      "booking.cancelled",
+      BookingCancelledSchema,
+      { bookingId: "bkg_early", userId: "frank", tourId: "tour_rome_vatican", paymentId: "pay_bkg_early" },
+      { aggregateId: "bkg_early" },
+    );
+    await confirmed("bkg_early", "frank", new Date(Date.now() + 3 * DAY_MS));
+    await eventually(
+      "frank's notifications",
+      () => summary("frank"),
+      (found) => found.length === 2,
+    );
+    const reminders = await stack.db.query(
+      "SELECT booking_id, status FROM reminders WHERE user_id = 'frank'",
+    );
+    assert.deepEqual(reminders, [{ booking_id: "bkg_early", status: "cancelled" }]);
   });
 
   it("lists the caller's own notifications newest first, in pages; refuses bad input and a missing token", async () => {

@@ -40,7 +40,7 @@ async function sendDueReminders(
       const bookingId = await store.takeDueReminder(taken, async (tx, reminder) => {
         // Skipped from here on in this round whatever happens, so a failing one is not retried at once.
         taken.push(reminder.bookingId);
-        await store.record(tx, reminder, reminderDraft(reminder), null, (notification) =>
+        await store.recordReminder(tx, reminder, reminderDraft(reminder), (notification) =>
           sender.send(notification),
         );
       });
