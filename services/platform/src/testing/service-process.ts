@@ -57,9 +57,12 @@ export async function startServiceProcess(
   child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
 
+  let served = false;
   const serving = new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} did not start in ${timeoutMs} ms`)), timeoutMs);
     lines.on("line", (line) => {
+      // readline goes on with the lines of the chunk that held "serving" before the drain below takes over.
+      if (served && !keepLogs) return;
       let entryLog: Record<string, unknown>;
       try {
         entryLog = JSON.parse(line) as Record<string, unknown>;
@@ -68,6 +71,7 @@ export async function startServiceProcess(
       }
       logs.push(entryLog);
       if (entryLog.msg === "serving") {
+        served = true;
         clearTimeout(timer);
         resolve(entryLog);
       }
