@@ -79,6 +79,17 @@ describe("BookingSaga against Postgres", () => {
     breakerThreshold: 5,
     breakerHalfOpenAfterMs: 5_000,
   };
+  /** A saga on `store` whose payment reports each charge to this same saga before answering it. */
+  const sagaReportingFirst = (store: BookingStore, reports: Array<Promise<string>> = []) => {
+    const saga: BookingSaga = new BookingSaga(
+      store,
+      catalog,
+      paymentReportingFirst(() => saga, reports),
+      options,
+      logger,
+    );
+    return saga;
+  };
   const request = (idempotencyKey: string) => ({
     idempotencyKey,
     tourId: "tour_paris_louvre",
@@ -90,13 +101,7 @@ describe("BookingSaga against Postgres", () => {
   it("a PaymentSucceeded that overtakes the charge's answer waits for it: no read, one confirmation", async () => {
     const store = new CountingStore(pool);
     const reports: Array<Promise<string>> = [];
-    const saga: BookingSaga = new BookingSaga(
-      store,
-      catalog,
-      paymentReportingFirst(() => saga, reports),
-      options,
-      logger,
-    );
+    const saga = sagaReportingFirst(store, reports);
 
     const booking = await saga.create("alice", request("overtaken"), new Date());
     assert.equal(booking.status, "CONFIRMED");
@@ -112,24 +117,12 @@ describe("BookingSaga against Postgres", () => {
 
   it("a PaymentSucceeded for a charge this process did not record reads the booking and keeps what it holds", async () => {
     const reports: Array<Promise<string>> = [];
-    const first: BookingSaga = new BookingSaga(
-      new BookingStore(pool),
-      catalog,
-      paymentReportingFirst(() => first, reports),
-      options,
-      logger,
-    );
+    const first = sagaReportingFirst(new BookingStore(pool), reports);
     const booking = await first.create("alice", request("elsewhere"), new Date());
     await Promise.all(reports);
 
     const store = new CountingStore(pool);
-    const restarted: BookingSaga = new BookingSaga(
-      store,
-      catalog,
-      paymentReportingFirst(() => restarted, []),
-      options,
-      logger,
-    );
+    const restarted = sagaReportingFirst(store);
     assert.equal(await restarted.chargeReported(booking.bookingId, booking.paymentId), "known");
     assert.equal(store.reads, 1);
     assert.equal(await restarted.chargeReported("bkg_nobody", "pay_nobody"), "unknown_booking");
@@ -137,13 +130,7 @@ describe("BookingSaga against Postgres", () => {
 
   it("writes a new booking without looking its key up; a replay whose promo code has expired since finds it", async () => {
     const store = new CountingStore(pool);
-    const saga: BookingSaga = new BookingSaga(
-      store,
-      catalog,
-      paymentReportingFirst(() => saga, []),
-      options,
-      logger,
-    );
+    const saga = sagaReportingFirst(store);
     const spring = { ...request("spring"), promoCode: "SPRING10" };
 
     const booking = await saga.create("alice", spring, new Date("2030-04-01T12:00:00Z"));
