@@ -24,6 +24,10 @@ export interface StoredNotification extends Notification {
 
 const notificationColumns = "notification_id, seq, user_id, booking_id, kind, message, created_at";
 
+/** Inserts one notification from parameters $1–$6 (see `notificationValues`). */
+const insertNotification = `INSERT INTO notifications (notification_id, user_id, booking_id, kind, message, event_id)
+  VALUES ($1, $2, $3, $4, $5, $6)`;
+
 function toNotification(row: NotificationRow, subject = ""): StoredNotification {
   return {
     notificationId: row.notification_id,
@@ -35,6 +39,17 @@ function toNotification(row: NotificationRow, subject = ""): StoredNotification 
     message: row.message,
     createTime: row.created_at,
   };
+}
+
+/** The notification a row records, once `deliver` has delivered it. */
+async function delivered(
+  row: NotificationRow,
+  draft: Draft,
+  deliver: (notification: Notification) => Promise<void>,
+): Promise<StoredNotification> {
+  const notification = toNotification(row, draft.subject);
+  await deliver(notification);
+  return notification;
 }
 
 /** What a booking event does to the booking's tour reminder. */
@@ -101,8 +116,7 @@ export class NotificationStore {
     return inTransaction(this.db, async (tx) => {
       const { rows } = await tx.query<NotificationRow>(
         `WITH recorded AS (
-           INSERT INTO notifications (notification_id, user_id, booking_id, kind, message, event_id)
-           VALUES ($1, $2, $3, $4, $5, $6)
+           ${insertNotification}
            ON CONFLICT (event_id) DO NOTHING
            RETURNING ${notificationColumns}
          )${changeReminder.cte}
@@ -110,10 +124,7 @@ export class NotificationStore {
         [...this.notificationValues(booking, draft, eventId), ...changeReminder.values],
       );
       const row = rows[0];
-      if (!row) return undefined;
-      const notification = toNotification(row, draft.subject);
-      await deliver(notification);
-      return notification;
+      return row && delivered(row, draft, deliver);
     });
   }
 
@@ -125,14 +136,10 @@ export class NotificationStore {
     deliver: (notification: Notification) => Promise<void>,
   ): Promise<StoredNotification> {
     const { rows } = await tx.query<NotificationRow>(
-      `INSERT INTO notifications (notification_id, user_id, booking_id, kind, message, event_id)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       RETURNING ${notificationColumns}`,
+      `${insertNotification} RETURNING ${notificationColumns}`,
       this.notificationValues(booking, draft, null),
     );
-    const notification = toNotification(rows[0] as NotificationRow, draft.subject);
-    await deliver(notification);
-    return notification;
+    return delivered(rows[0] as NotificationRow, draft, deliver);
   }
 
   private notificationValues(booking: BookingFacts, draft: Draft, eventId: string | null): unknown[] {
