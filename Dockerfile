@@ -7,9 +7,9 @@
 # seven copies would only drift apart. The dependency layers do not depend on SERVICE: all seven images
 # share them, and they are built once.
 
-# Node 20.20.2 on Debian 12, what CI tests with. For byte-for-byte reproducible builds also pin its digest,
-# as shown by: docker buildx imagetools inspect node:20.20.2-bookworm-slim
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Node 24.22.3 (LTS) on Debian 12, what CI tests with. For byte-for-byte reproducible builds also pin its
+# digest, as shown by: docker buildx imagetools inspect node:24.22.3-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # Every package.json and the lockfile, alone, so that the dependency layers are rebuilt only when they change.
 FROM ${NODE_IMAGE} AS manifests
@@ -67,8 +67,9 @@ COPY --from=build /app/dist/${SERVICE}/ ./
 # The environment every service runs in, sized for a service that is to stay under 150 MB resident (the
 # pod's limit is 256 MiB). tools/build.ts (SHIPPED_ENV) has the same values for the benchmarks, which measure
 # the result (npm run bench:memory); mesh/tiltfile.spec.ts checks that the two agree.
-# - V8's young generation: semi-spaces of 4 MB instead of Node 20's 16 (it spans three of them: 12 MB
-#   instead of 48). Scavenges run more often, each cheap, as most of a request's objects die young.
+# - V8's young generation: semi-spaces of 4 MB. Left to itself, Node 24's V8 grows its young generation to
+#   128 MB under allocation (Node 20's stopped at 32). Scavenges run more often, each cheap, as most of a
+#   request's objects die young.
 # - V8's old generation: at most 128 MB. By default V8 lets it grow toward a limit sized from the machine's
 #   memory before collecting hard; under the booking benchmark the busiest service (the gateway) reserved
 #   at most 90 MB of heap, so 128 MB leaves room for bursts yet keeps the heap well inside the pod's limit.

@@ -75,9 +75,11 @@ describe("BookingStore against Postgres", () => {
     assert.equal(claimed.length, bookings.length, "one claim per booking");
     assert.deepEqual(new Set(claimed.map((booking) => booking.bookingId)).size, bookings.length);
     for (const booking of claimed) assert.equal(booking.attempts, 2);
-    // The others were told when to look again: when the claimed attempt's lease ends.
+    // The others were told when to look again: when the claimed attempt's lease ends. A statement's now() is
+    // when it arrived, and a read that arrived just before the claim committed can still see the claim, so a
+    // loser may be told a few milliseconds more than the lease.
     for (const claim of claims.filter((candidate) => candidate.outcome === "not_due")) {
-      assert.ok(claim.dueInMs > 55_000 && claim.dueInMs <= 60_000, `due in ${claim.dueInMs} ms`);
+      assert.ok(claim.dueInMs > 55_000 && claim.dueInMs <= 61_000, `due in ${claim.dueInMs} ms`);
     }
   });
 

@@ -115,7 +115,8 @@ export async function startGateway(
       response.setHeader(name, value);
     }
     if (preflight) {
-      response.writeHead(204).end();
+      response.statusCode = 204;
+      response.end();
       return;
     }
     handleRpc(request, response);
