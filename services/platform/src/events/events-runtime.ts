@@ -171,6 +171,7 @@ export class EventsRuntime {
       publishConcurrency: config.OUTBOX_PUBLISH_CONCURRENCY,
       publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
       retentionMs: config.OUTBOX_RETENTION_MS,
+      vacuumIntervalMs: config.OUTBOX_VACUUM_INTERVAL_MS,
       logger,
       metrics,
     });

@@ -154,6 +154,23 @@ describe("outbox and relay", () => {
     await relayB.stop();
   });
 
+  it("vacuums the outbox after publishing, so that marked rows' old versions do not pile up in its queue", async () => {
+    const vacuums = async () =>
+      Number(
+        (
+          await kit.db.query<{ n: string }>(
+            "SELECT vacuum_count AS n FROM pg_stat_user_tables WHERE relname = 'outbox'",
+          )
+        )[0]?.n,
+      );
+    const before = await vacuums();
+    for (let index = 0; index < 20; index++) await record(`bkg_vacuum_${index}`);
+    const relay = await kit.runtime({ outbox: true, config: { OUTBOX_VACUUM_INTERVAL_MS: "1" } });
+    await published();
+    await waitFor("the relay to vacuum the outbox", async () => (await vacuums()) > before);
+    await relay.stop();
+  });
+
   it("prunes published rows once they are past their retention", async () => {
     await record("bkg_prune");
     const relay = await kit.runtime({ outbox: true, config: { OUTBOX_RETENTION_MS: "0" } });

@@ -108,6 +108,7 @@ export interface OutboxRelayOptions {
   publishConcurrency: number;
   publishTimeoutMs: number;
   retentionMs: number;
+  vacuumIntervalMs: number;
   logger: Logger;
   metrics: EventMetrics;
 }
@@ -137,6 +138,8 @@ export class OutboxRelay {
   private wakeUp: (() => void) | undefined;
   private woken = false;
   private lastPrune = 0;
+  private lastVacuum = 0;
+  private vacuuming: Promise<void> | undefined;
 
   constructor(private readonly options: OutboxRelayOptions) {}
 
@@ -151,6 +154,7 @@ export class OutboxRelay {
     this.stopped = true;
     this.wake();
     await this.running;
+    await this.vacuuming;
   }
 
   private wake(): void {
@@ -237,6 +241,7 @@ export class OutboxRelay {
         unmarked = [];
         const { published, failed } = await this.publishInOrder(rows);
         unmarked = published;
+        if (published.length > 0) this.vacuumWhenDue();
         if (this.pruneDue()) {
           await this.markAndRead(client, unmarked, 0);
           unmarked = [];
@@ -343,6 +348,33 @@ export class OutboxRelay {
     } finally {
       span.end();
     }
+  }
+
+  /**
+   * Vacuums the outbox, at most every `vacuumIntervalMs` and only after rows were marked, on a connection of
+   * its own so that publishing goes on meanwhile. A published mark leaves the row's old version behind, and
+   * with it an entry in the queue's index (`outbox_unpublished`) that only a vacuum takes away: until then
+   * every round's read walks past all of them. On a server with autovacuum off, the relay's read took 0.9 ms
+   * of Postgres time 50 s into the booking benchmark and 5.2 ms three minutes later; autovacuum, where it
+   * runs, waits for a fifth of the table to be dead. SKIP_LOCKED leaves a vacuum already running alone; a
+   * role that does not own the table gets a warning from Postgres and vacuums nothing.
+   */
+  private vacuumWhenDue(): void {
+    if (this.vacuuming || Date.now() - this.lastVacuum < this.options.vacuumIntervalMs) return;
+    this.lastVacuum = Date.now();
+    const client = new PreparingClient({ connectionString: this.options.databaseUrl });
+    client.on("error", () => undefined);
+    this.vacuuming = (async () => {
+      try {
+        await client.connect();
+        await client.query("VACUUM (SKIP_LOCKED) outbox");
+      } catch (error) {
+        this.options.logger.warn({ component: "outbox-relay", err: error }, "could not vacuum the outbox");
+      } finally {
+        await client.end().catch(() => undefined);
+        this.vacuuming = undefined;
+      }
+    })();
   }
 
   /** Pruning runs about once a minute (and first marks what the round published). */
