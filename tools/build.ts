@@ -31,7 +31,7 @@ const repoRoot = resolve(import.meta.dirname, "..");
  * hand large blocks back to the system when freed. The Dockerfile says why; mesh/tiltfile.spec.ts checks that
  * it sets exactly these, and the benchmarks run the bundles with them, so that they measure the image.
  */
-export const SHIPPED_NODE_OPTIONS = ["--max-semi-space-size=4", "--max-old-space-size=128"];
+export const SHIPPED_NODE_OPTIONS = ["--max-semi-space-size=2", "--max-old-space-size=128"];
 export const SHIPPED_ENV: Readonly<Record<string, string>> = {
   NODE_OPTIONS: SHIPPED_NODE_OPTIONS.join(" "),
   GLIBC_TUNABLES: "glibc.malloc.mmap_threshold=131072",

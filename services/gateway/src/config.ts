@@ -69,5 +69,5 @@ export const gatewayDefaults = {
   TRUSTED_PROXY_HOPS: 0,
   CORS_ALLOWED_ORIGINS: "*",
   GATEWAY_MAX_REQUEST_BYTES: 1_048_576,
-  GATEWAY_MAX_IN_FLIGHT: 256,
+  GATEWAY_MAX_IN_FLIGHT: 96,
 } satisfies Partial<Record<keyof z.input<typeof gatewayConfigSchema>, string | number>>;

@@ -254,7 +254,10 @@ describe("event consumers", () => {
       ["bkg_healthy"],
       "the poison event had no effect, and did not hold up the next one",
     );
-    assert.ok(logs.lines.some((line) => line.msg === "event dead-lettered" && line.event_id === eventId));
+    // The forwarder logs after it has published the dead letter (and cleared the failure record).
+    await waitFor("the dead-letter log line", async () =>
+      logs.lines.some((line) => line.msg === "event dead-lettered" && line.event_id === eventId),
+    );
 
     broken = false;
     const redrive = spawn(
