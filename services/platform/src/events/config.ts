@@ -35,7 +35,7 @@ export const eventsConfigSchema = z.object({
   OUTBOX_PUBLISH_TIMEOUT_MS: milliseconds.min(1).default(5_000),
   /** How long published rows are kept (to look at) before they are pruned. */
   OUTBOX_RETENTION_MS: milliseconds.default(60 * 60 * 1_000),
-  /** How often, at most, the relay vacuums the outbox after marking rows published (see OutboxRelay.vacuum). */
+  /** How often, at most, the relay vacuums the outbox after publishing rows (see OutboxRelay.vacuumWhenDue). */
   OUTBOX_VACUUM_INTERVAL_MS: milliseconds.min(1).default(10_000),
 });
 
