@@ -35,13 +35,15 @@ function eventStreamsOfThisFile(): TestEventStreams {
  * names an event stream, the service uses this test file's own (see eventStreamsOfThisFile).
  * With `keepLogs: false` its output after "serving" is read and dropped unparsed, as a container runtime's log
  * sink would take it: a benchmark's load client must not pay for parsing the server's per-call log lines.
+ * `launcher` is a command to run node under (e.g. valgrind and its options); the process is then the launcher's.
  */
 export async function startServiceProcess(
   entry: string,
   env: Record<string, string>,
-  { timeoutMs = 20_000, keepLogs = true } = {},
+  { timeoutMs = 20_000, keepLogs = true, launcher = [] as string[] } = {},
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  const [command = process.execPath, ...args] = [...launcher, process.execPath, "--import", "tsx", entry];
+  const child = spawn(command, args, {
     env: {
       ...process.env,
       PORT: "0",
