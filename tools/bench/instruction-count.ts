@@ -1,8 +1,9 @@
 // Benchmark: the instructions a server runs per unary call, the bare grpc-js echo against the platform echo,
 // counted by valgrind's callgrind. Calls/s and CPU time move by 10-30 % with other load on a shared machine;
 // an instruction count does not, so the cost of one change to the platform shows in one run. What varies
-// between runs is when V8 compiles what (about ±3 %), which rounds even out. Kernel time (the socket syscalls)
-// is not counted: this is the user-space work of the server process alone, with its load client outside.
+// between runs is when V8 compiles what (about 1 % after the warm-up), which rounds even out. Kernel time (the
+// socket syscalls) is not counted: this is the user-space work of the server process alone, with its load
+// client outside.
 //
 //   npm run bench:instructions -- [--calls 2000] [--rounds 2]
 import { execFileSync, spawnSync } from "node:child_process";
@@ -16,7 +17,7 @@ import { EchoRequestSchema } from "@tourmesh/gen/tourmesh/testing/v1/echo_pb.js"
 import { type ServiceProcess, startServiceProcess } from "@tourmesh/platform/testing";
 import { onInterrupt } from "./cleanup.js";
 import { describeMachine } from "./proc.js";
-import { isMain, table, writeResult } from "./report.js";
+import { isMain, median, table, writeResult } from "./report.js";
 
 const ECHO_PATH = "/tourmesh.testing.v1.EchoService/Echo";
 const WARM_UP_CALLS = 3_000;
@@ -127,8 +128,6 @@ export async function benchInstructionCount(options: {
         );
       }
     }
-    const median = (values: number[]) =>
-      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
     const results = targets.map((target, index) => {
       const instructionsPerCall = counts[index] ?? [];
       return { name: target.name, instructionsPerCall, median: median(instructionsPerCall) };

@@ -18,7 +18,7 @@ import {
 } from "@tourmesh/platform/testing";
 import { onInterrupt } from "./cleanup.js";
 import { cpuSeconds, describeMachine, loadAverage } from "./proc.js";
-import { isMain, table, writeResult } from "./report.js";
+import { isMain, median, table, writeResult } from "./report.js";
 
 const TARGET_RATIO = 0.85;
 
@@ -78,7 +78,6 @@ async function measure(target: Target, durationMs: number, concurrency: number):
   };
 }
 
-const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)] ?? 0;
 const encode = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 export interface PlatformOverheadOptions {

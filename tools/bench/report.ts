@@ -15,6 +15,10 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
   return [header, align, ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n");
 }
 
+/** The middle value (the upper one of an even count); 0 for none. */
+export const median = (numbers: number[]) =>
+  [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)] ?? 0;
+
 export const fixed = (value: number, digits = 0) => Number(value.toFixed(digits));
 
 /** Writes `bench-results/<name>.json`. */
