@@ -67,6 +67,8 @@ export interface BenchStack {
   query<Row extends pg.QueryResultRow>(service: string, sql: string, values?: unknown[]): Promise<Row[]>;
   /** The pids of the Postgres backends serving the stack's databases right now. */
   postgresBackends(): Promise<number[]>;
+  /** The pids of Postgres's own processes (WAL writer, checkpointer, background writer, ...): no database's. */
+  postgresServerProcesses(): Promise<number[]>;
   /** Per service, its open database connections and how many are in use (running or inside a transaction). */
   databaseConnections(): Promise<Map<string, { open: number; busy: number }>>;
   stop(): Promise<void>;
@@ -247,6 +249,13 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
         const { rows } = await client.query<{ pid: number }>(
           "SELECT pid FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()",
           [databases],
+        );
+        return rows.map((row) => row.pid);
+      },
+      async postgresServerProcesses() {
+        const client = await clientOf("catalog");
+        const { rows } = await client.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'",
         );
         return rows.map((row) => row.pid);
       },

@@ -28,6 +28,7 @@ import {
   loadAverage,
   machineCpuSeconds,
   memory,
+  pidsNamed,
   shareOwnPriority,
 } from "./proc.js";
 import { formatProfile, type ProfileSummary, readProfile, summariseProfile } from "./profile-summary.js";
@@ -379,14 +380,20 @@ function sampleConnections(stack: BenchStack) {
   };
 }
 
+const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
+
 const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 function stepRunner(stack: BenchStack, client: BookingClient, log: (line: string) => void) {
   let backends: number[] = [];
+  let postgresServer: number[] = [];
+  let natsServer: number[] = [];
   const groups = () => {
     const map = new Map<string, number[]>();
     for (const service of stack.services.values()) map.set(service.name, [service.pid]);
     map.set("postgres", backends);
+    map.set("postgres server", postgresServer);
+    map.set("nats-server", natsServer);
     map.set("load client", [process.pid]);
     return map;
   };
@@ -395,6 +402,8 @@ function stepRunner(stack: BenchStack, client: BookingClient, log: (line: string
   return async (rate: number, seconds: number): Promise<StepResult> => {
     await settle;
     backends = await stack.postgresBackends();
+    postgresServer = await stack.postgresServerProcesses();
+    natsServer = pidsNamed("nats-server");
     shareOwnPriority(backends);
     meter.reset();
     const from = monotonicMicros();
@@ -421,7 +430,7 @@ function stepRunner(stack: BenchStack, client: BookingClient, log: (line: string
     // A step that fell behind leaves work queued (calls, events, pending bookings' retries): the next step
     // starts once it has drained, or it would be measured on top of this one's backlog.
     settle = result.keptUp ? Promise.resolve() : untilQuiet();
-    const totalMs = Object.values(msPerBooking).reduce((a, b) => a + b, 0);
+    const totalMs = sum(msPerBooking);
     log(
       `  offered ${String(rate).padStart(4)}/s → confirmed ${result.confirmedPerSecond.toFixed(0).padStart(4)}/s` +
         `  p50 ${result.latency.p50Ms.toFixed(0)} p99 ${result.latency.p99Ms.toFixed(0)} ms` +
@@ -474,18 +483,27 @@ export function formatBookingFlow(result: BookingFlowResult): string {
     const names = Object.keys(profiled.cpu.msPerBooking);
     lines.push(
       "",
-      `CPU per confirmed booking at ${profiled.offeredRate}/s (from /proc; "postgres" = the backends serving the stack's databases):`,
+      `CPU per confirmed booking at ${profiled.offeredRate}/s (from /proc; "postgres" = the backends serving the stack's databases, ` +
+        `"postgres server" = its WAL writer, checkpointer and other processes of its own):`,
       table(
         ["process", "CPU ms/booking", "cores busy", "DB connections in use: mean / max / open"],
-        names.map((name) => {
-          const use = profiled.databaseConnections[name];
-          return [
-            name,
-            profiled.cpu.msPerBooking[name] ?? 0,
-            profiled.cpu.cores[name] ?? 0,
-            use ? `${use.busyMean} / ${use.busyMax} / ${use.open}` : "",
-          ];
-        }),
+        [
+          ...names.map((name) => {
+            const use = profiled.databaseConnections[name];
+            return [
+              name,
+              profiled.cpu.msPerBooking[name] ?? 0,
+              profiled.cpu.cores[name] ?? 0,
+              use ? `${use.busyMean} / ${use.busyMax} / ${use.open}` : "",
+            ];
+          }),
+          [
+            "all of the above",
+            fixed(sum(profiled.cpu.msPerBooking), 2),
+            fixed(sum(profiled.cpu.cores), 2),
+            "",
+          ],
+        ],
       ),
     );
   }

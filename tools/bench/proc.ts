@@ -2,7 +2,7 @@
  * What Linux says about processes and the machine (/proc): CPU time, resident memory, load. Benchmarks on a
  * shared machine report CPU time per operation beside rates, since other load disturbs it far less.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, getPriority, loadavg, setPriority, totalmem } from "node:os";
 
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -16,6 +16,20 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** The pids of the processes whose command name (/proc/<pid>/comm) is `command`, e.g. "nats-server". */
+export function pidsNamed(command: string): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === command;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 export interface Memory {
