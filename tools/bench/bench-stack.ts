@@ -10,10 +10,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { existsSync, readFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { existsSync } from "node:fs";
+import { connect } from "node:net";
 import { basename, dirname } from "node:path";
-import { testEventStreams } from "@tourmesh/platform/testing";
+import {
+  databaseServerUrl,
+  freePort,
+  testEventStreams,
+  withDatabaseServer,
+} from "@tourmesh/platform/testing";
 import pg from "pg";
 import { buildBundles, bundleEntry, SHIPPED_ENV } from "../build.js";
 import { serviceNames } from "../workspace.js";
@@ -95,28 +100,6 @@ const serviceEnv: Record<string, Record<string, string>> = {
 };
 
 /**
- * A free port below the kernel's ephemeral range: the services bind theirs a moment after it is chosen, and
- * a port from the ephemeral range could meanwhile go to an outgoing connection (the stack's own, to Postgres).
- */
-async function freePort(): Promise<number> {
-  const ephemeralStart = Number(
-    readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0] ?? 32768,
-  );
-  for (;;) {
-    const port = 10_000 + Math.floor(Math.random() * (ephemeralStart - 10_000));
-    const server = createServer();
-    const bound = await new Promise<boolean>((resolve) => {
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => resolve(true));
-    });
-    if (bound) {
-      await new Promise((resolve) => server.close(resolve));
-      return port;
-    }
-  }
-}
-
-/**
  * How a service is started. tsx compiles the TypeScript as it loads; a bundle runs as the image runs it:
  * `node main.mjs` in its folder (the image's /app), in the image's environment (its NODE_OPTIONS and no
  * others, its malloc settings).
@@ -136,23 +119,9 @@ function commandOf(
   };
 }
 
-/** The Postgres server that holds the stack's databases (the same variable as the tests' databases). */
-const databaseServer = () =>
-  process.env.TEST_DATABASE_SERVER_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-
-async function withAdmin<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
   const { runner } = options;
-  const serverUrl = databaseServer();
+  const serverUrl = databaseServerUrl;
   const suffix = randomBytes(4).toString("hex");
   const names = serviceNames();
   const streams = testEventStreams();
@@ -164,7 +133,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     await Promise.all(started.map((service) => stopProcess(service.process)));
     for (const client of clients.values()) await client.end().catch(() => undefined);
     if (databases.length > 0) {
-      await withAdmin(serverUrl, async (admin) => {
+      await withDatabaseServer(async (admin) => {
         for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       }).catch((error: unknown) => console.error(`could not drop the bench databases: ${String(error)}`));
     }

@@ -5,13 +5,16 @@
  * databases. Nothing shared on the machine is touched: ports are free ones, databases and NATS are its own.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { once } from "node:events";
-import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
-import { createTestDatabase, startTestNatsServer, type TestDatabase } from "@tourmesh/platform/testing";
+import {
+  createTestDatabase,
+  freePort,
+  startTestNatsServer,
+  type TestDatabase,
+} from "@tourmesh/platform/testing";
 import { type LoadSummary, runLoad } from "../load/load-generator.js";
 import type { StackService } from "../stack/services.js";
 import { type SupervisedService, Supervisor } from "../stack/supervisor.js";
@@ -53,19 +56,6 @@ const withDatabase = ["identity", "catalog", "payment", "booking", "notification
 const withEvents = new Set(["catalog", "payment", "booking", "notification", "review"]);
 const startOrder = ["identity", "catalog", "payment", "booking", "notification", "review", "gateway"];
 const readyTimeoutMs = 60_000;
-
-/**
- * A free port chosen up front: a restarted service must come back on the same port its clients were given,
- * so PORT=0 (a new port per start) will not do.
- */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,12 @@
 export { type CallFailure, callFailure, rejection } from "./call-failure.js";
+export { freePort } from "./free-port.js";
 export { type ServiceProcess, startServiceProcess } from "./service-process.js";
-export { createTestDatabase, type TestDatabase } from "./test-database.js";
+export {
+  createTestDatabase,
+  databaseServerUrl,
+  type TestDatabase,
+  withDatabaseServer,
+} from "./test-database.js";
 export {
   publishTestEvent,
   startTestNatsServer,

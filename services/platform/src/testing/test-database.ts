@@ -13,10 +13,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-const serverUrl = process.env.TEST_DATABASE_SERVER_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+/** The Postgres server that holds the tests' (and the benchmarks') databases. */
+export const databaseServerUrl =
+  process.env.TEST_DATABASE_SERVER_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
+/** Runs `work` on a connection to the server's `postgres` database, e.g. to create or drop a database. */
+export async function withDatabaseServer<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseServerUrl });
   await client.connect();
   try {
     return await work(client);
@@ -28,8 +31,8 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
 /** A fresh database on the real Postgres server, named `test_<prefix>_<random>`, for one test file. */
 export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
   const name = `test_${prefix}_${randomBytes(4).toString("hex")}`;
-  await admin((client) => client.query(`CREATE DATABASE "${name}"`));
-  const url = new URL(serverUrl);
+  await withDatabaseServer((client) => client.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(databaseServerUrl);
   url.pathname = `/${name}`;
   // One lazily opened connection for `query`. (Not a pg.Pool: its end() resolves before the sockets close,
   // and DROP ... WITH (FORCE) would then kill a connection nobody listens to any more.)
@@ -58,7 +61,7 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
       const open = connection;
       connection = undefined;
       await (await open?.catch(() => undefined))?.end();
-      await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withDatabaseServer((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
 }

@@ -2,13 +2,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
 import { connect } from "nats";
 import { eventHeaders, type NewEvent } from "../events/envelope.js";
 import { type EventStreams, eventStreams } from "../events/streams.js";
+import { freePort } from "./free-port.js";
 
 const defaultNatsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 
@@ -92,15 +92,6 @@ export interface TestNatsServer {
 }
 
 const natsServerBinary = process.env.NATS_SERVER_BIN ?? "nats-server";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * A nats-server of the test's own, with JetStream and a temporary store, on a free port: for tests that stop
