@@ -1,13 +1,13 @@
 /**
- * Open-loop CreateBooking load through the gateway: bookings are started at a fixed rate whatever the answers
- * take, so a system that cannot keep up shows it as growing latency and fewer confirmations, not as politely
- * lower load. The client speaks gRPC (connect-node's gRPC transport, HTTP/2) to the gateway.
+ * Open-loop CreateBooking load through the gateway (see runOpenLoop): a system that cannot keep up shows it as
+ * growing latency and fewer confirmations. The client speaks gRPC (connect-node's gRPC transport, HTTP/2) to the gateway.
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
+import { runOpenLoop } from "../load/open-loop.js";
 
 export const DEMO_USERS = ["alice", "bob"].map((username) => ({ username, password: "tourmesh-demo" }));
 
@@ -112,7 +112,6 @@ export class BookingClient {
     let inFlight = 0;
     const pending = new Set<Promise<void>>();
     const begin = performance.now();
-    const end = begin + options.seconds * 1000;
 
     const fire = () => {
       if (inFlight >= maxInFlight) {
@@ -150,21 +149,17 @@ export class BookingClient {
       pending.add(tracked);
     };
 
-    let sent = 0;
-    let reportedSecond = 0;
-    while (performance.now() < end && !options.signal?.aborted) {
-      const due = Math.floor(((performance.now() - begin) / 1000) * options.rate);
-      for (; sent < due; sent++) fire();
-      const second = Math.floor((performance.now() - begin) / 1000);
-      if (second > reportedSecond) {
-        reportedSecond = second;
+    await runOpenLoop({
+      rate: options.rate,
+      seconds: options.seconds,
+      start: fire,
+      signal: options.signal,
+      onSecond: (second) =>
         options.onSecond?.(
           `${String(second).padStart(4)} s  offered ${options.rate}/s  confirmed ${confirmedEachSecond[second - 1] ?? 0}/s` +
             `  in flight ${inFlight}  errors ${Object.values(errorsByCode).reduce((a, b) => a + b, 0)}  dropped ${dropped}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+        ),
+    });
     await Promise.all(pending);
     const confirmedInTime = confirmedEachSecond.reduce((a, b) => a + b, 0);
     return {

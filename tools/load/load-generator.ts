@@ -8,6 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
+import { runOpenLoop } from "./open-loop.js";
 
 export interface LoadOptions {
   gatewayUrl: string;
@@ -172,31 +173,27 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   };
 
   const begin = performance.now();
-  const end = begin + options.durationSeconds * 1000;
   let lastReport = begin;
   let completedAtLastReport = 0;
-  let sent = 0;
-  while (performance.now() < end && !options.signal?.aborted) {
-    const due = Math.floor(((performance.now() - begin) / 1000) * options.rate);
-    while (sent < due) {
-      fire();
-      sent++;
-    }
-    const now = performance.now();
-    if (now - lastReport >= 1000) {
+  await runOpenLoop({
+    rate: options.rate,
+    seconds: options.durationSeconds,
+    start: fire,
+    signal: options.signal,
+    onSecond: (second) => {
+      const now = performance.now();
       const errorCount = [...errors.values()].reduce(
         (sum, counts) => sum + Object.values(counts).reduce((a, b) => a + b, 0),
         0,
       );
       options.onProgress?.(
-        `${((now - begin) / 1000).toFixed(0).padStart(4)} s  ${(((completed - completedAtLastReport) * 1000) / (now - lastReport)).toFixed(0).padStart(6)} answers/s` +
+        `${String(second).padStart(4)} s  ${(((completed - completedAtLastReport) * 1000) / (now - lastReport)).toFixed(0).padStart(6)} answers/s` +
           `  in flight ${String(inFlight).padStart(4)}  confirmed bookings ${confirmed}  errors ${errorCount}  dropped ${dropped}`,
       );
       lastReport = now;
       completedAtLastReport = completed;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+    },
+  });
   await Promise.all(pending);
   const seconds = (performance.now() - begin) / 1000;
 
