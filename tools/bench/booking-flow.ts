@@ -37,9 +37,8 @@ import { fixed, formatCounts, isMain, table, writeResult } from "./report.js";
 /** Full-length runs tried, each 15 % below the last, before the search gives up on finding a sustained rate. */
 const SUSTAINED_ATTEMPTS = 5;
 
-export const CLIENT_DESCRIPTION = "gRPC (connect-node gRPC transport over HTTP/2) to the gateway";
-const DIRECT_CLIENT_DESCRIPTION =
-  "gRPC (connect-node gRPC transport) straight to the booking service, gateway bypassed";
+export const CLIENT_DESCRIPTION = "gRPC (grpc-js over HTTP/2) to the gateway";
+const DIRECT_CLIENT_DESCRIPTION = "gRPC (grpc-js) straight to the booking service, gateway bypassed";
 
 /** Kept up: confirmed ≥ 95 % of the offered rate, ≤ 1 % other outcomes or errors, nothing dropped, p99 ≤ 1 s. */
 export function keptUp(run: BookingLoadResult): boolean {
@@ -218,12 +217,13 @@ export async function benchBookingFlow(options: BookingFlowOptions): Promise<Boo
   });
   const pids = new Map([...stack.services.values()].map((service) => [service.pid, service.name]));
   let result: BookingFlowResult | undefined;
+  let client: BookingClient | undefined;
   try {
     log(`  ${[...stack.services.keys()].join(", ")} serving after ${(stack.readyMs / 1000).toFixed(1)} s`);
     // Tours hold 10-60 seats; the benchmark books tens of thousands.
     await stack.query("catalog", "UPDATE tours SET capacity = 100000000, seats_available = 100000000");
     const booking = stack.services.get("booking");
-    const client = await BookingClient.connect(
+    client = await BookingClient.connect(
       stack.gatewayUrl,
       options.direct && booking ? `http://127.0.0.1:${booking.port}` : undefined,
     );
@@ -276,6 +276,7 @@ export async function benchBookingFlow(options: BookingFlowOptions): Promise<Boo
       ),
     };
   } finally {
+    client?.close();
     await stack.stop();
   }
   // Profiles are written as the processes exit.

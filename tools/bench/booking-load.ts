@@ -1,10 +1,19 @@
 /**
  * Open-loop CreateBooking load through the gateway (see runOpenLoop): a system that cannot keep up shows it as
- * growing latency and fewer confirmations. The client speaks gRPC (connect-node's gRPC transport, HTTP/2) to the gateway.
+ * growing latency and fewer confirmations. The client speaks gRPC (grpc-js, HTTP/2) to the gateway.
  */
+
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
+import * as grpc from "@grpc/grpc-js";
+import {
+  BookingService,
+  BookingStatus,
+  type CreateBookingRequest,
+  CreateBookingRequestSchema,
+  CreateBookingResponseSchema,
+} from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { runOpenLoop } from "../load/open-loop.js";
@@ -55,15 +64,25 @@ export function percentiles(values: number[]): Latency {
   return { p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? 0 };
 }
 
-/** A signed-in client of the public API, ready to book any of the catalog's tours. */
+const createBookingPath = `/${BookingService.typeName}/${BookingService.method.createBooking.name}`;
+const serializeRequest = (request: CreateBookingRequest) =>
+  Buffer.from(toBinary(CreateBookingRequestSchema, request));
+const deserializeResponse = (bytes: Buffer) => fromBinary(CreateBookingResponseSchema, bytes);
+
+/**
+ * A signed-in client of the public API, ready to book any of the catalog's tours. Bookings go out on a bare
+ * grpc-js client, the cheapest client at hand: the load client shares the machine's two cores with the stack
+ * it measures, and connect-node's gRPC transport cost it a quarter more CPU (1.15 against 0.92 ms per booking
+ * at 150/s).
+ */
 export class BookingClient {
-  private readonly booking;
+  private readonly client: grpc.Client;
   private constructor(
-    transport: ReturnType<typeof createGrpcTransport>,
-    private readonly sessions: Array<{ headers: Record<string, string> }>,
+    address: string,
+    private readonly sessions: grpc.Metadata[],
     readonly tourIds: string[],
   ) {
-    this.booking = createClient(BookingService, transport);
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure());
   }
 
   /**
@@ -76,26 +95,48 @@ export class BookingClient {
     const sessions = await Promise.all(
       DEMO_USERS.map(async (user) => {
         const { accessToken } = await identity.signIn(user);
-        return { headers: { authorization: `Bearer ${accessToken}` } };
+        const metadata = new grpc.Metadata();
+        metadata.set("authorization", `Bearer ${accessToken}`);
+        return metadata;
       }),
     );
     const { tours } = await createClient(CatalogService, transport).listTours({ pageSize: 100 });
     if (tours.length === 0) throw new Error("the catalog has no tours");
     return new BookingClient(
-      bookingUrl ? createGrpcTransport({ baseUrl: bookingUrl }) : transport,
+      new URL(bookingUrl ?? gatewayUrl).host,
       sessions,
       tours.map((tour) => tour.tourId),
     );
   }
 
-  /** Books one seat on a random tour; resolves with the booking's status. */
-  async book(timeoutMs: number): Promise<BookingStatus> {
+  /** Books one seat on a random tour; resolves with the booking's status, rejects with a ConnectError. */
+  book(timeoutMs: number): Promise<BookingStatus> {
     const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)] as T;
-    const { booking } = await this.booking.createBooking(
-      { idempotencyKey: crypto.randomUUID(), tourId: pick(this.tourIds), travelers: 1, countryCode: "FR" },
-      { ...pick(this.sessions), timeoutMs },
-    );
-    return booking?.status ?? BookingStatus.UNSPECIFIED;
+    const request = create(CreateBookingRequestSchema, {
+      idempotencyKey: crypto.randomUUID(),
+      tourId: pick(this.tourIds),
+      travelers: 1,
+      countryCode: "FR",
+    });
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        createBookingPath,
+        serializeRequest,
+        deserializeResponse,
+        request,
+        pick(this.sessions),
+        { deadline: Date.now() + timeoutMs },
+        (error, response) => {
+          // gRPC status codes and Connect's Code share their numbers.
+          if (error) reject(new ConnectError(error.details, error.code as number as Code));
+          else resolve(response?.booking?.status ?? BookingStatus.UNSPECIFIED);
+        },
+      );
+    });
+  }
+
+  close(): void {
+    this.client.close();
   }
 
   async run(options: BookingLoadOptions): Promise<BookingLoadResult> {

@@ -36,11 +36,15 @@ export async function measureStartTime(runner: Runner): Promise<StartTime> {
       0,
     );
     const client = await BookingClient.connect(stack.gatewayUrl);
-    for (;;) {
-      const status = await client.book(5_000).catch(() => undefined);
-      if (status === BookingStatus.CONFIRMED) break;
-      if (performance.now() - begin > 120_000) throw new Error("no booking was confirmed within 120 s");
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      for (;;) {
+        const status = await client.book(5_000).catch(() => undefined);
+        if (status === BookingStatus.CONFIRMED) break;
+        if (performance.now() - begin > 120_000) throw new Error("no booking was confirmed within 120 s");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      client.close();
     }
     return {
       servingMs: fixed(servingMs),
