@@ -11,7 +11,7 @@ try {
 }
 
 const logger = createLogger("gateway", config.LOG_LEVEL);
-const stopTracing = startTracing(
+const stopTracing = await startTracing(
   "gateway",
   config.OTEL_EXPORTER_OTLP_ENDPOINT,
   config.OTEL_TRACES_SAMPLER_ARG,

@@ -76,7 +76,7 @@ export async function runService<Schema extends z.ZodObject<typeof baseConfigSch
     process.exit(78); // EX_CONFIG: a bad environment will not fix itself by restarting.
   }
   const logger = createLogger(definition.name, config.LOG_LEVEL);
-  const stopTracing = startTracing(
+  const stopTracing = await startTracing(
     definition.name,
     config.OTEL_EXPORTER_OTLP_ENDPOINT,
     config.OTEL_TRACES_SAMPLER_ARG,

