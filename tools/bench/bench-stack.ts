@@ -121,7 +121,6 @@ function commandOf(
 
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
   const { runner } = options;
-  const serverUrl = databaseServerUrl;
   const suffix = randomBytes(4).toString("hex");
   const names = serviceNames();
   const streams = testEventStreams();
@@ -162,7 +161,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     const ready = names.map((name) => {
       const database = WITHOUT_DATABASE.has(name) ? undefined : `test_bench_${name}_${suffix}`;
       if (database) databases.push(database);
-      const databaseUrl = new URL(serverUrl);
+      const databaseUrl = new URL(databaseServerUrl);
       databaseUrl.pathname = `/${database ?? "postgres"}`;
       const { port, metricsPort } = portOf(name);
       const command = commandOf(name, runner);
@@ -197,7 +196,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
       if (existing) return existing;
       const database = started.find((candidate) => candidate.name === service)?.database;
       if (!database) throw new Error(`${service} has no database`);
-      const url = new URL(serverUrl);
+      const url = new URL(databaseServerUrl);
       url.pathname = `/${database}`;
       const client = new pg.Client({ connectionString: url.toString() });
       client.on("error", () => clients.delete(service));

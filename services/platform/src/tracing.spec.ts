@@ -13,7 +13,7 @@ interface ReceivedExport {
   body: {
     resourceSpans: Array<{
       resource: { attributes: Array<{ key: string; value: { stringValue?: string } }> };
-      scopeSpans: Array<{ spans: Array<{ name: string; traceId: string; kind: number }> }>;
+      scopeSpans: Array<{ spans: Array<{ name: string; traceId: string }> }>;
     }>;
   };
 }
