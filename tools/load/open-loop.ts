@@ -14,9 +14,9 @@ export interface OpenLoopOptions {
 /**
  * Drives an open-loop load: `round(rate × seconds)` calls, the k-th started k / rate seconds in, whatever the
  * answers take, so that a system that cannot keep up shows it as growing latency, not as politely lower load.
- * Between starts it sleeps until the next one is due rather than polling, so that the load client spends its
- * CPU on calls, not on waking up: it shares the machine with what it measures. Resolves once the last call is
- * started (or on abort), not when the calls end.
+ * Between starts it sleeps until the next one is due (or the next whole second, for progress) rather than
+ * waking on a short timer to check. Resolves once the last call is started (or on abort), not when the calls
+ * end.
  */
 export async function runOpenLoop({
   rate,
