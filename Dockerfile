@@ -46,7 +46,8 @@ COPY --chown=1000:1000 services/${SERVICE} services/${SERVICE}
 # code reads at run time (its migrations and the platform's), laid out as the production image's /app.
 FROM sources AS build
 ARG SERVICE
-COPY tools/build.ts tools/workspace.ts tools/
+COPY tools/build.ts tools/
+COPY stack/src/topology.ts stack/src/
 RUN node --import tsx tools/build.ts "${SERVICE}"
 
 # Development: the TypeScript run by tsx, which `tilt up` (target 'dev') restarts as live update syncs edits.

@@ -3,7 +3,10 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { type Stack, startStack } from "./stack.js";
+import { type Stack, startStack } from "@tourmesh/stack";
+
+/** The services a booking passes through, with the gateway in front. */
+const bookingPath = ["identity", "catalog", "payment", "booking", "gateway"] as const;
 
 const run = promisify(execFile);
 
@@ -33,7 +36,7 @@ async function curl(stack: Stack, procedure: string, body: unknown, token?: stri
 describe("the booking path with curl alone (Connect JSON over HTTP/1.1 through the gateway)", () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ services: bookingPath, prefix: "e2e" });
   });
   after(async () => {
     await stack?.stop();

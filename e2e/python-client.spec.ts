@@ -5,7 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { type Stack, startStack } from "./stack.js";
+import { type Stack, startStack } from "@tourmesh/stack";
+
+/** The services a booking passes through, with the gateway in front. */
+const bookingPath = ["identity", "catalog", "payment", "booking", "gateway"] as const;
 
 const run = promisify(execFile);
 /** Debian's interpreter, where python3-grpcio and python3-grpc-tools install (see .ci/run). */
@@ -30,7 +33,7 @@ describe("a Python gRPC client (grpcio, stubs generated from proto/ now)", () =>
       `--grpc_python_out=${stubs}`,
       ...protos,
     ]);
-    stack = await startStack();
+    stack = await startStack({ services: bookingPath, prefix: "e2e" });
   });
   after(async () => {
     await stack?.stop();

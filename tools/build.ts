@@ -21,8 +21,8 @@ import { readFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { serviceNames } from "@tourmesh/stack/topology";
 import { build, type Plugin } from "esbuild";
-import { serviceNames } from "./workspace.js";
 
 const repoRoot = resolve(import.meta.dirname, "..");
 
@@ -133,7 +133,7 @@ async function buildService(service: string, outRoot: string): Promise<void> {
 
 /** Bundles the services (default: every one), replacing what `<outRoot>/<service>/` held. */
 export async function buildBundles(
-  services = serviceNames(),
+  services: readonly string[] = serviceNames,
   { outRoot = "dist", log = (line: string) => console.log(line) } = {},
 ): Promise<void> {
   const started = performance.now();

@@ -13,6 +13,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
+import type { ServiceName } from "@tourmesh/stack";
 import { startBenchStack } from "./bench/bench-stack.js";
 import { DEMO_USERS } from "./bench/booking-load.js";
 import { buildBundles } from "./build.js";
@@ -35,11 +36,11 @@ try {
     },
   );
   if (booking?.status !== BookingStatus.CONFIRMED) problems.push(`the booking ended ${booking?.status}`);
-  const onPath = ["gateway", "booking", "catalog", "payment", "notification"].filter((name) =>
-    stack.services.has(name),
+  const onPath = (["gateway", "booking", "catalog", "payment", "notification"] as const).filter((name) =>
+    stack.processes.has(name),
   );
-  const traced = (service: string) =>
-    (stack.services.get(service)?.logs() ?? []).filter((line) => line.includes(`"trace_id":"${traceId}"`));
+  const traced = (service: ServiceName) =>
+    stack.process(service).logs.filter((line) => line.trace_id === traceId);
   // Log lines are written in batches, and the notification follows an event through the outbox and NATS.
   for (
     let waited = 0;

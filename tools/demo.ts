@@ -14,10 +14,15 @@ import {
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
 import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
 import { createClient } from "@tourmesh/platform";
+import {
+  ensureInfrastructure,
+  logPrefix,
+  readableLogLine,
+  serviceNames,
+  services,
+  startStack,
+} from "@tourmesh/stack";
 import { runLoad } from "./load/load-generator.js";
-import { ensureInfrastructure } from "./stack/infrastructure.js";
-import { stackServices } from "./stack/services.js";
-import { Supervisor } from "./stack/supervisor.js";
 
 const verbose = process.env.DEMO_VERBOSE === "1";
 const started = performance.now();
@@ -28,34 +33,40 @@ const money = (amount: Money | undefined) =>
 const infrastructure = await ensureInfrastructure(".tourmesh");
 for (const what of infrastructure.started) say(`started ${what}`);
 
-const supervisor = new Supervisor(
-  { LOG_LEVEL: "info" },
-  undefined,
-  (_service, line) =>
-    !verbose &&
-    (line.includes('"msg":"handled"') || line.includes('"msg":"event handled"')) &&
-    !line.includes('"level":"error"'),
-);
+/** Each call's and each event's log line is left out unless asked for; errors always show. */
+const quiet = (line: string) =>
+  !verbose &&
+  (line.includes('"msg":"handled"') || line.includes('"msg":"event handled"')) &&
+  !line.includes('"level":"error"');
+let stopStack: () => Promise<void> = async () => {};
 let stopping = false;
 async function stopEverything(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     say("\nstopping every service (they drain first) ...");
-    await supervisor.stop();
+    await stopStack();
     infrastructure.stop();
   }
   process.exit(code);
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stopEverything(0));
 
-const running = stackServices.map((service, index) => supervisor.start(service, index));
-await Promise.all(running.map((service) => service.ready()));
+const stack = await startStack({
+  ports: "standard",
+  databases: "standard",
+  events: "standard",
+  restart: true,
+  logs: (service, line) => {
+    if (!quiet(line)) say(logPrefix(service, serviceNames.indexOf(service)) + readableLogLine(line));
+  },
+});
+stopStack = () => stack.stop();
 say(
-  `\nall ${running.length} services are serving (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
+  `\nall ${stack.processes.size} services are serving (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
 );
 
 try {
-  const gateway = createConnectTransport({ baseUrl: "http://127.0.0.1:8080", httpVersion: "1.1" });
+  const gateway = createConnectTransport({ baseUrl: stack.gatewayUrl, httpVersion: "1.1" });
   const identity = createConnectClient(IdentityService, gateway);
   const catalog = createConnectClient(CatalogService, gateway);
   const booking = createConnectClient(BookingService, gateway);
@@ -90,7 +101,7 @@ try {
   );
   say(`   first confirmed booking ${((performance.now() - started) / 1000).toFixed(1)} s after start`);
 
-  const payment = createClient(PaymentFaultService, "127.0.0.1:50053", { retries: true });
+  const payment = createClient(PaymentFaultService, stack.address("payment"), { retries: true });
   await payment.setFaults({ outage: true });
   const whileDown = await booking.createBooking(
     { idempotencyKey: `demo-down-${Date.now()}`, tourId, travelers: 1, countryCode: "FR" },
@@ -142,21 +153,21 @@ try {
 
 say(`
 Where to look:
-  gateway (Connect, gRPC-Web, gRPC; HTTP/1.1 and h2c)  http://127.0.0.1:8080
-  metrics  ${stackServices.map((service) => `${service.name} http://127.0.0.1:${service.metricsPort}/metrics`).join("\n           ")}
-  JWKS     http://127.0.0.1:9456/.well-known/jwks.json
+  gateway (Connect, gRPC-Web, gRPC; HTTP/1.1 and h2c)  ${stack.gatewayUrl}
+  metrics  ${services.map((service) => `${service.name} http://127.0.0.1:${service.metricsPort}/metrics`).join("\n           ")}
+  JWKS     ${stack.environmentOf("gateway").JWKS_URL}
 
   curl -s -H 'content-type: application/json' -d '{"destination":"Rome"}' \\
-    http://127.0.0.1:8080/tourmesh.catalog.v1.CatalogService/ListTours
+    ${stack.gatewayUrl}/tourmesh.catalog.v1.CatalogService/ListTours
   npx buf curl --protocol grpc --http2-prior-knowledge -d '{"tour_id":"tour_paris_louvre"}' \\
-    http://127.0.0.1:50051/tourmesh.catalog.v1.CatalogService/GetTour
+    http://${stack.address("catalog")}/tourmesh.catalog.v1.CatalogService/GetTour
 
 The services keep running under a gentle load (2 calls/s, progress every 10 s); Ctrl-C stops everything.`);
 
 // Runs until Ctrl-C, whose handler above stops the services and exits.
 let tick = 0;
 await runLoad({
-  gatewayUrl: "http://127.0.0.1:8080",
+  gatewayUrl: stack.gatewayUrl,
   rate: 2,
   durationSeconds: 24 * 60 * 60,
   users: [

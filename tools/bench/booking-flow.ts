@@ -20,7 +20,16 @@
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type BenchStack, parseRunner, prepareRunner, type Runner, startBenchStack } from "./bench-stack.js";
+import type { Stack } from "@tourmesh/stack";
+import {
+  databaseConnections,
+  parseRunner,
+  postgresBackends,
+  postgresServerProcesses,
+  prepareRunner,
+  type Runner,
+  startBenchStack,
+} from "./bench-stack.js";
 import { BookingClient, type BookingLoadResult } from "./booking-load.js";
 import {
   CpuMeter,
@@ -153,9 +162,9 @@ class MemorySampler {
   private timer: NodeJS.Timeout | undefined;
   private ticks = 0;
 
-  constructor(private readonly stack: BenchStack) {
-    for (const service of stack.services.values())
-      this.idle.set(service.name, memory(service.pid)?.rssMb ?? 0);
+  constructor(private readonly stack: Stack) {
+    for (const service of stack.processes.values())
+      this.idle.set(service.name, memory(service.process.pid ?? 0)?.rssMb ?? 0);
   }
 
   start(): void {
@@ -163,8 +172,8 @@ class MemorySampler {
   }
 
   private sample(): void {
-    for (const service of this.stack.services.values()) {
-      const rss = memory(service.pid)?.rssMb ?? 0;
+    for (const service of this.stack.processes.values()) {
+      const rss = memory(service.process.pid ?? 0)?.rssMb ?? 0;
       this.peak.set(service.name, Math.max(this.peak.get(service.name) ?? 0, rss));
     }
     if (this.ticks++ % MemorySampler.HEAP_EVERY_SECONDS === 0) void this.sampleHeap();
@@ -172,7 +181,7 @@ class MemorySampler {
 
   private async sampleHeap(): Promise<void> {
     await Promise.all(
-      [...this.stack.services.values()].map(async (service) => {
+      [...this.stack.processes.values()].map(async (service) => {
         const now = await heapMetrics(service.metricsPort).catch(() => ({}) as Record<string, number>);
         const highest = this.heap.get(service.name) ?? {};
         for (const [name, value] of Object.entries(now))
@@ -186,8 +195,8 @@ class MemorySampler {
     clearInterval(this.timer);
     this.sample();
     await this.sampleHeap();
-    return [...this.stack.services.values()].map((service) => {
-      const now = memory(service.pid);
+    return [...this.stack.processes.values()].map((service) => {
+      const now = memory(service.process.pid ?? 0);
       const heap = this.heap.get(service.name) ?? {};
       return {
         service: service.name,
@@ -215,14 +224,16 @@ export async function benchBookingFlow(options: BookingFlowOptions): Promise<Boo
     nodeArgs,
     ...(options.env ? { env: options.env } : {}),
   });
-  const pids = new Map([...stack.services.values()].map((service) => [service.pid, service.name]));
+  const pids = new Map(
+    [...stack.processes.values()].map((service) => [service.process.pid ?? 0, service.name]),
+  );
   let result: BookingFlowResult | undefined;
   let client: BookingClient | undefined;
   try {
-    log(`  ${[...stack.services.keys()].join(", ")} serving after ${(stack.readyMs / 1000).toFixed(1)} s`);
+    log(`  ${[...stack.processes.keys()].join(", ")} serving after ${(stack.readyMs / 1000).toFixed(1)} s`);
     // Tours hold 10-60 seats; the benchmark books tens of thousands.
     await stack.query("catalog", "UPDATE tours SET capacity = 100000000, seats_available = 100000000");
-    const booking = stack.services.get("booking");
+    const booking = stack.processes.get("booking");
     client = await BookingClient.connect(
       stack.gatewayUrl,
       options.direct && booking ? `http://127.0.0.1:${booking.port}` : undefined,
@@ -266,13 +277,13 @@ export async function benchBookingFlow(options: BookingFlowOptions): Promise<Boo
     result = {
       client: options.direct ? DIRECT_CLIENT_DESCRIPTION : CLIENT_DESCRIPTION,
       runner: options.runner,
-      services: [...stack.services.keys()],
+      services: [...stack.processes.keys()],
       search,
       sustained,
       halfRate,
       memory: await sampler.stop(),
       errorLogLines: Object.fromEntries(
-        [...stack.services.values()].map((service) => [service.name, service.errorLines()]),
+        [...stack.processes.values()].map((service) => [service.name, service.errorLines()]),
       ),
     };
   } finally {
@@ -352,14 +363,14 @@ async function untilQuiet(): Promise<void> {
 }
 
 /** Samples the stack's database connections every 100 ms until stopped. */
-function sampleConnections(stack: BenchStack) {
+function sampleConnections(stack: Stack) {
   const samples = new Map<string, Array<{ open: number; busy: number }>>();
   let sampling = true;
   const loop = (async () => {
     while (sampling) {
-      const now = await stack
-        .databaseConnections()
-        .catch(() => new Map<string, { open: number; busy: number }>());
+      const now = await databaseConnections(stack).catch(
+        () => new Map<string, { open: number; busy: number }>(),
+      );
       for (const [service, use] of now) samples.set(service, [...(samples.get(service) ?? []), use]);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -385,13 +396,13 @@ const sum = (values: Record<string, number>) => Object.values(values).reduce((a,
 
 const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
-function stepRunner(stack: BenchStack, client: BookingClient, log: (line: string) => void) {
+function stepRunner(stack: Stack, client: BookingClient, log: (line: string) => void) {
   let backends: number[] = [];
   let postgresServer: number[] = [];
   let natsServer: number[] = [];
   const groups = () => {
     const map = new Map<string, number[]>();
-    for (const service of stack.services.values()) map.set(service.name, [service.pid]);
+    for (const service of stack.processes.values()) map.set(service.name, [service.process.pid ?? 0]);
     map.set("postgres", backends);
     map.set("postgres server", postgresServer);
     map.set("nats-server", natsServer);
@@ -402,8 +413,8 @@ function stepRunner(stack: BenchStack, client: BookingClient, log: (line: string
   let settle = Promise.resolve();
   return async (rate: number, seconds: number): Promise<StepResult> => {
     await settle;
-    backends = await stack.postgresBackends();
-    postgresServer = await stack.postgresServerProcesses();
+    backends = await postgresBackends(stack);
+    postgresServer = await postgresServerProcesses(stack);
     natsServer = pidsNamed("nats-server");
     shareOwnPriority(backends);
     meter.reset();
@@ -412,7 +423,7 @@ function stepRunner(stack: BenchStack, client: BookingClient, log: (line: string
     const run = await client.run({ rate, seconds });
     const databaseConnections = await connections.stop();
     const to = monotonicMicros();
-    backends = [...new Set([...backends, ...(await stack.postgresBackends())])];
+    backends = [...new Set([...backends, ...(await postgresBackends(stack))])];
     const used = meter.read();
     const cores: Record<string, number> = {};
     const msPerBooking: Record<string, number> = {};

@@ -14,7 +14,8 @@ import { parseArgs } from "node:util";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { EchoRequestSchema } from "@tourmesh/gen/tourmesh/testing/v1/echo_pb.js";
-import { type ServiceProcess, startServiceProcess } from "@tourmesh/platform/testing";
+import { freePort } from "@tourmesh/platform/testing";
+import { launchService, type ServiceProcess, sourceCommand } from "@tourmesh/stack";
 import { onInterrupt } from "./cleanup.js";
 import { describeMachine } from "./proc.js";
 import { isMain, median, table, writeResult } from "./report.js";
@@ -70,18 +71,18 @@ async function countPerCall(entry: string, calls: number, started: ServiceProces
   const dir = mkdtempSync(join(tmpdir(), "tourmesh-callgrind-"));
   const outFile = join(dir, "callgrind.out");
   try {
-    const server = await startServiceProcess(
-      entry,
-      { OTEL_SERVICE_NAME: "echo" },
-      {
-        keepLogs: false,
-        timeoutMs: START_TIMEOUT_MS,
-        launcher: ["valgrind", "--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${outFile}`],
-      },
-    );
+    const server = await launchService({
+      name: "echo",
+      command: sourceCommand(entry),
+      port: await freePort(),
+      metricsPort: await freePort(),
+      logs: "drop",
+      readyTimeoutMs: START_TIMEOUT_MS,
+      wrapper: ["valgrind", "--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${outFile}`],
+    });
     started.push(server);
     const pid = String(server.process.pid);
-    const client = new grpc.Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+    const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
     const control = (...args: string[]) =>
       execFileSync("callgrind_control", [...args, pid], { stdio: "ignore" });
     try {

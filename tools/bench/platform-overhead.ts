@@ -10,12 +10,8 @@ import { create, type DescMessage, fromBinary, toBinary } from "@bufbuild/protob
 import * as grpc from "@grpc/grpc-js";
 import { GetTourRequestSchema, GetTourResponseSchema } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { EchoRequestSchema, EchoResponseSchema } from "@tourmesh/gen/tourmesh/testing/v1/echo_pb.js";
-import {
-  createTestDatabase,
-  type ServiceProcess,
-  startServiceProcess,
-  testEventStreams,
-} from "@tourmesh/platform/testing";
+import { createTestDatabase, freePort, testEventStreams } from "@tourmesh/platform/testing";
+import { launchService, type ServiceProcess, sourceCommand } from "@tourmesh/stack";
 import { onInterrupt } from "./cleanup.js";
 import { cpuSeconds, describeMachine, loadAverage } from "./proc.js";
 import { isMain, median, table, writeResult } from "./report.js";
@@ -38,7 +34,7 @@ interface Measurement {
 
 /** Keeps `concurrency` calls in flight for `durationMs`. */
 async function measure(target: Target, durationMs: number, concurrency: number): Promise<Measurement> {
-  const client = new grpc.Client(`127.0.0.1:${target.server.grpcPort}`, grpc.credentials.createInsecure());
+  const client = new grpc.Client(`127.0.0.1:${target.server.port}`, grpc.credentials.createInsecure());
   const serialize = (bytes: Buffer) => bytes;
   const deserialize = (bytes: Buffer) => fromBinary(target.output, bytes);
   let completed = 0;
@@ -120,15 +116,22 @@ export async function benchPlatformOverhead(
     await streams.delete().catch(() => undefined);
   };
   const forget = onInterrupt(stopAll);
-  const start = async (entry: string, env: Record<string, string> = {}) => {
-    const server = await startServiceProcess(entry, { ...settings, ...env }, { keepLogs: false });
+  const start = async (name: string, entry: string, env: Record<string, string> = {}) => {
+    const server = await launchService({
+      name,
+      command: sourceCommand(entry),
+      port: await freePort(),
+      metricsPort: await freePort(),
+      env: { ...settings, ...env },
+      logs: "drop",
+    });
     servers.push(server);
     return server;
   };
   try {
-    const bare = await start("tools/bench/bare-echo-server.ts");
-    const echo = await start("tools/bench/platform-echo-server.ts", { OTEL_SERVICE_NAME: "echo" });
-    const catalog = await start("services/catalog/src/main.ts", { DATABASE_URL: db.url });
+    const bare = await start("bare-echo", "tools/bench/bare-echo-server.ts");
+    const echo = await start("echo", "tools/bench/platform-echo-server.ts");
+    const catalog = await start("catalog", "services/catalog/src/main.ts", { DATABASE_URL: db.url });
     const echoRequest = encode(
       toBinary(EchoRequestSchema, create(EchoRequestSchema, { message: "bonjour tourmesh" })),
     );

@@ -31,8 +31,8 @@ export async function measureStartTime(runner: Runner): Promise<StartTime> {
   const stack = await startBenchStack({ runner });
   try {
     const servingMs = performance.now() - begin;
-    const servingCpuSeconds = [...stack.services.values()].reduce(
-      (sum, service) => sum + cpuSeconds(service.pid),
+    const servingCpuSeconds = [...stack.processes.values()].reduce(
+      (sum, service) => sum + cpuSeconds(service.process.pid ?? 0),
       0,
     );
     const client = await BookingClient.connect(stack.gatewayUrl);

@@ -1,5 +1,5 @@
 /**
- * The chaos run: the whole stack as supervised processes on private databases and a private nats-server, a
+ * The chaos run: the whole stack as self-restarting processes on private databases and a private nats-server, a
  * steady load through the gateway, and meanwhile each service SIGKILLed once, NATS restarted once and payment
  * stalled (slow, then down) for a while. Then it lets the system settle and checks the invariants from the
  * databases. Nothing shared on the machine is touched: ports are free ones, databases and NATS are its own.
@@ -9,15 +9,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
-import {
-  createTestDatabase,
-  freePort,
-  startTestNatsServer,
-  type TestDatabase,
-} from "@tourmesh/platform/testing";
+import { startNatsServer } from "@tourmesh/platform/testing";
+import { type ServiceName, type ServiceProcess, type Stack, startStack } from "@tourmesh/stack";
+import type pg from "pg";
 import { type LoadSummary, runLoad } from "../load/load-generator.js";
-import type { StackService } from "../stack/services.js";
-import { type SupervisedService, Supervisor } from "../stack/supervisor.js";
 import { type ChaosCheck, type ChaosDatabases, checkInvariants, readChaosRows } from "./invariants.js";
 
 export interface ChaosOptions {
@@ -52,9 +47,6 @@ export interface ChaosResult {
   settledInMs: number;
 }
 
-const withDatabase = ["identity", "catalog", "payment", "booking", "notification", "review"] as const;
-const withEvents = new Set(["catalog", "payment", "booking", "notification", "review"]);
-const startOrder = ["identity", "catalog", "payment", "booking", "notification", "review", "gateway"];
 const readyTimeoutMs = 60_000;
 
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -69,19 +61,17 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
-/** SIGKILL (no drain, no goodbye), then waits until the supervisor has restarted it and it serves again. */
-async function killAndAwaitRestart(running: SupervisedService): Promise<void> {
-  const pid = running.pid();
-  if (pid === undefined) throw new Error(`${running.service.name} is not running`);
+/** SIGKILL (no drain, no goodbye), then waits until the launcher has restarted it and it serves again. */
+async function killAndAwaitRestart(running: ServiceProcess): Promise<void> {
   const restartsBefore = running.restarts();
-  process.kill(pid, "SIGKILL");
-  // ready() still answers for the killed process until the supervisor sees the exit, so wait for that first.
+  running.process.kill("SIGKILL");
+  // ready() still answers for the killed process until the launcher sees the exit, so wait for that first.
   const deadline = Date.now() + readyTimeoutMs;
   while (running.restarts() === restartsBefore) {
-    if (Date.now() > deadline) throw new Error(`${running.service.name} was not restarted`);
+    if (Date.now() > deadline) throw new Error(`${running.name} was not restarted`);
     await sleep(50);
   }
-  await within(running.ready(), readyTimeoutMs, `${running.service.name} serving again`);
+  await within(running.ready(), readyTimeoutMs, `${running.name} serving again`);
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
@@ -90,74 +80,47 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   // Service output is kept (the last lines) to explain a failure, not printed.
   const serviceLines: string[] = [];
   try {
-    const nats = await startTestNatsServer();
+    const nats = await startNatsServer();
     cleanups.push(() => nats.close());
-    const databases = Object.fromEntries(
-      await Promise.all(
-        withDatabase.map(async (name) => {
-          const db = await createTestDatabase(`chaos_${name}`);
-          cleanups.push(() => db.drop());
-          return [name, db] as const;
-        }),
-      ),
-    ) as Record<(typeof withDatabase)[number], TestDatabase>;
-
     // A signing key that outlives identity's restart, as in production: with the ephemeral default, every token
     // signed before the kill would be refused once the verifiers refetch the key set.
     const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const ownEnv: Record<string, Record<string, string>> = {
-      identity: {
-        SEED_DEMO_USERS: "true",
-        JWT_SIGNING_KEYS: JSON.stringify([{ ...privateKey.export({ format: "jwk" }), kid: "chaos" }]),
-      },
-      // Quick retries so the run settles in seconds, not in the production minutes.
-      booking: {
-        BOOKING_RETRY_BASE_MS: "200",
-        BOOKING_RETRY_MAX_MS: "2000",
-        BOOKING_PAYMENT_MAX_ATTEMPTS: "30",
-        BOOKING_BREAKER_HALF_OPEN_MS: "1000",
-      },
-      // Some declines, so bookings also end PAYMENT_FAILED and give their seats back.
-      payment: { PAYMENT_DECLINE_RATE: "0.1" },
-      gateway: { RATE_LIMIT_PER_IP_RPS: "0", RATE_LIMIT_PER_USER_RPS: "0" },
-    };
-    const services: StackService[] = [];
-    for (const name of startOrder) {
-      const env: Record<string, string> = { ...ownEnv[name] };
-      if (name in databases) env.DATABASE_URL = databases[name as keyof typeof databases].url;
-      if (withEvents.has(name)) env.NATS_URL = nats.url;
-      services.push({ name, port: await freePort(), metricsPort: await freePort(), env });
-    }
-    const byName = new Map(services.map((service) => [service.name, service]));
-    const address = (name: string) => `127.0.0.1:${byName.get(name)?.port}`;
-
-    const supervisor = new Supervisor(
-      {
-        LOG_LEVEL: "info",
-        SHUTDOWN_GRACE_MS: "2000",
-        CATALOG_ADDR: address("catalog"),
-        BOOKING_ADDR: address("booking"),
-        PAYMENT_ADDR: address("payment"),
-        IDENTITY_ADDR: address("identity"),
-        REVIEW_ADDR: address("review"),
-        NOTIFICATION_ADDR: address("notification"),
-        JWKS_URL: `http://127.0.0.1:${byName.get("identity")?.metricsPort}/.well-known/jwks.json`,
-      },
-      (line) => {
-        serviceLines.push(line);
+    const stack = await startStack({
+      prefix: "chaos",
+      natsUrl: nats.url,
+      restart: true,
+      readyTimeoutMs: readyTimeoutMs * 2,
+      // Service output is kept (the last lines) to explain a failure, not printed.
+      logs: (service, line) => {
+        serviceLines.push(`${service.padEnd(12)}│ ${line}`);
         if (serviceLines.length > 200) serviceLines.shift();
       },
-    );
-    cleanups.push(() => supervisor.stop());
-    const running = services.map((service, index) => supervisor.start(service, index));
-    await within(Promise.all(running.map((service) => service.ready())), readyTimeoutMs * 2, "stack serving");
-    log(`stack serving: ${services.map((service) => `${service.name}:${service.port}`).join(" ")}`);
+      env: {
+        "*": { SHUTDOWN_GRACE_MS: "2000" },
+        identity: {
+          JWT_SIGNING_KEYS: JSON.stringify([{ ...privateKey.export({ format: "jwk" }), kid: "chaos" }]),
+        },
+        // Quick retries so the run settles in seconds, not in the production minutes.
+        booking: {
+          BOOKING_RETRY_BASE_MS: "200",
+          BOOKING_RETRY_MAX_MS: "2000",
+          BOOKING_PAYMENT_MAX_ATTEMPTS: "30",
+          BOOKING_BREAKER_HALF_OPEN_MS: "1000",
+        },
+        // Some declines, so bookings also end PAYMENT_FAILED and give their seats back.
+        payment: { PAYMENT_DECLINE_RATE: "0.1" },
+        gateway: { RATE_LIMIT_PER_IP_RPS: "0", RATE_LIMIT_PER_USER_RPS: "0" },
+      },
+    });
+    cleanups.push(() => stack.stop());
+    const running = [...stack.processes.values()];
+    log(`stack serving: ${running.map((service) => `${service.name}:${service.port}`).join(" ")}`);
 
     const faults: ChaosFaults = { killedAndBack: [], natsRestarted: false, paymentStalled: false };
     const loadStop = new AbortController();
     const loadStarted = Date.now();
     const load = runLoad({
-      gatewayUrl: `http://${address("gateway")}`,
+      gatewayUrl: stack.gatewayUrl,
       rate: options.rate,
       // The abort ends it; the duration is only a ceiling.
       durationSeconds: 3_600,
@@ -182,10 +145,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       await sleep(2_000);
       const kills: Array<Promise<void>> = [];
       for (const service of running) {
-        log(`SIGKILL ${service.service.name}`);
+        log(`SIGKILL ${service.name}`);
         const back = killAndAwaitRestart(service).then(() => {
-          faults.killedAndBack.push(service.service.name);
-          log(`${service.service.name} serving again`);
+          faults.killedAndBack.push(service.name);
+          log(`${service.name} serving again`);
         });
         kills.push(back);
         // Awaited below with the others; until then a failure must not count as an unhandled rejection.
@@ -204,7 +167,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
       const paymentFaults = createClient(
         PaymentFaultService,
-        createGrpcTransport({ baseUrl: `http://${address("payment")}` }),
+        createGrpcTransport({ baseUrl: `http://${stack.address("payment")}` }),
       );
       log(`payment slow (${options.paymentStallMs} ms), then down (${options.paymentStallMs} ms)`);
       // Slower than booking's charge deadline (2 s): charges land after booking gave up on them.
@@ -224,7 +187,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const loadSummary = await load;
     log(`load done: ${loadSummary.completed} answers, ${loadSummary.confirmedBookings} confirmed at once`);
 
-    const chaosDatabases: ChaosDatabases = databases;
+    const chaosDatabases: ChaosDatabases = {
+      catalog: chaosDatabase(stack, "catalog"),
+      booking: chaosDatabase(stack, "booking"),
+      payment: chaosDatabase(stack, "payment"),
+      notification: chaosDatabase(stack, "notification"),
+    };
     const settleStart = Date.now();
     let check = checkInvariants(await readChaosRows(chaosDatabases));
     while (
@@ -246,6 +214,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
   }
 }
+
+/** A service's database, as the invariants read it. */
+const chaosDatabase = (stack: Stack, service: ServiceName) => ({
+  query: <Row extends pg.QueryResultRow = Record<string, unknown>>(sql: string, values?: unknown[]) =>
+    stack.query<Row>(service, sql, values),
+});
 
 export function formatResult(result: ChaosResult): string {
   const { counts, violations } = result.check;

@@ -4,11 +4,14 @@
  */
 import type { TestDatabase } from "@tourmesh/platform/testing";
 
+/** What the invariants need of a database: to read it. */
+type ReadableDatabase = Pick<TestDatabase, "query">;
+
 export interface ChaosDatabases {
-  booking: TestDatabase;
-  payment: TestDatabase;
-  catalog: TestDatabase;
-  notification: TestDatabase;
+  booking: ReadableDatabase;
+  payment: ReadableDatabase;
+  catalog: ReadableDatabase;
+  notification: ReadableDatabase;
 }
 
 export interface ChaosCounts {

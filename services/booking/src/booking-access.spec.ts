@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import type { CallOptions } from "@tourmesh/platform";
 import { callFailure } from "@tourmesh/platform/testing";
-import { type BookingStack, startBookingStack } from "./testing/booking-stack.js";
+import { type BookingStack, startBookingStack } from "@tourmesh/stack/testing";
 
 describe("booking access and input checks", () => {
   let stack: BookingStack;

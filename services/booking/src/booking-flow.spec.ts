@@ -4,7 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { PaymentStatus } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
 import { callFailure } from "@tourmesh/platform/testing";
-import { type BookingStack, startBookingStack } from "./testing/booking-stack.js";
+import { type BookingStack, startBookingStack } from "@tourmesh/stack/testing";
 
 const CHARGE_TIMEOUT_MS = 1_500;
 

@@ -2,8 +2,8 @@ import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { waitFor } from "@tourmesh/platform/testing";
+import { type BookingStack, startBookingStack } from "@tourmesh/stack/testing";
 import { chargeKey } from "./bookings.js";
-import { type BookingStack, startBookingStack } from "./testing/booking-stack.js";
 
 const MAX_ATTEMPTS = 4;
 

@@ -12,14 +12,13 @@ import {
   createTestDatabase,
   publishTestEvent,
   rejection,
-  type ServiceProcess,
-  startServiceProcess,
   type TestDatabase,
   testEventStreams,
 } from "@tourmesh/platform/testing";
+import type { ServiceProcess } from "@tourmesh/stack";
+import { startService } from "@tourmesh/stack/testing";
 import pg from "pg";
 
-const entry = new URL("./main.ts", import.meta.url).pathname;
 const buf = new URL("../../../node_modules/.bin/buf", import.meta.url).pathname;
 const run = promisify(execFile);
 
@@ -31,8 +30,8 @@ describe("catalog service", () => {
 
   before(async () => {
     db = await createTestDatabase("catalog");
-    catalog = await startServiceProcess(entry, { DATABASE_URL: db.url });
-    client = createClient(CatalogService, `127.0.0.1:${catalog.grpcPort}`, { retries: true });
+    catalog = await startService("catalog", { DATABASE_URL: db.url });
+    client = createClient(CatalogService, `127.0.0.1:${catalog.port}`, { retries: true });
     sql = new pg.Pool({ connectionString: db.url, max: 2 });
   });
   after(async () => {
@@ -57,7 +56,7 @@ describe("catalog service", () => {
       "grpc",
       "--http2-prior-knowledge",
       "--list-services",
-      `http://127.0.0.1:${catalog.grpcPort}`,
+      `http://127.0.0.1:${catalog.port}`,
     ]);
     const services = stdout.trim().split("\n").sort();
     assert.deepEqual(services, [
@@ -75,7 +74,7 @@ describe("catalog service", () => {
       "--http2-prior-knowledge",
       "--data",
       JSON.stringify({ destination: "Paris", page_size: 100 }),
-      `http://127.0.0.1:${catalog.grpcPort}/tourmesh.catalog.v1.CatalogService/ListTours`,
+      `http://127.0.0.1:${catalog.port}/tourmesh.catalog.v1.CatalogService/ListTours`,
     ]);
     const { tours } = JSON.parse(stdout) as { tours: Array<{ destination: string }> };
     assert.equal(tours.length, 6);
@@ -244,8 +243,8 @@ describe("catalog service", () => {
 describe("catalog shutdown", () => {
   it("finishes every in-flight call of a burst on SIGTERM and exits 0", async (t) => {
     const db = await createTestDatabase("catalog_sigterm");
-    const catalog = await startServiceProcess(entry, { DATABASE_URL: db.url, SHUTDOWN_DELAY_MS: "200" });
-    const client = createClient(CatalogService, `127.0.0.1:${catalog.grpcPort}`, { retries: false });
+    const catalog = await startService("catalog", { DATABASE_URL: db.url, SHUTDOWN_DELAY_MS: "200" });
+    const client = createClient(CatalogService, `127.0.0.1:${catalog.port}`, { retries: false });
     t.after(async () => {
       client.close();
       await catalog.stop("SIGKILL");
@@ -275,8 +274,8 @@ describe("catalog ratings from review events", () => {
   it("counts each ReviewCreated once into the tour's average, however often it is delivered", async () => {
     const db = await createTestDatabase("catalog_ratings");
     const events = testEventStreams();
-    const catalog = await startServiceProcess(entry, { DATABASE_URL: db.url, ...events.env });
-    const client = createClient(CatalogService, `127.0.0.1:${catalog.grpcPort}`, { retries: false });
+    const catalog = await startService("catalog", { DATABASE_URL: db.url, ...events.env });
+    const client = createClient(CatalogService, `127.0.0.1:${catalog.port}`, { retries: false });
     try {
       const publish = (id: string, messageId: string, rating: number) =>
         publishTestEvent(events, {

@@ -10,63 +10,22 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { BadRequestSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
 import { type Booking, BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
-import {
-  createTestDatabase,
-  rejection,
-  type ServiceProcess,
-  startServiceProcess,
-  type TestDatabase,
-} from "@tourmesh/platform/testing";
+import { rejection } from "@tourmesh/platform/testing";
+import { type Stack, startStack } from "@tourmesh/stack";
 
 describe("booking through the gateway", () => {
-  const databases: TestDatabase[] = [];
-  const processes: ServiceProcess[] = [];
+  let stack: Stack;
   let bookings: ReturnType<typeof createClient<typeof BookingService>>;
   let asAlice: CallOptions;
   let asBob: CallOptions;
 
   before(async () => {
-    const created = await Promise.all(
-      ["gw_e2e_catalog", "gw_e2e_payment", "gw_e2e_identity", "gw_e2e_booking"].map((prefix) =>
-        createTestDatabase(prefix),
-      ),
-    );
-    databases.push(...created);
-    const [catalogDb, paymentDb, identityDb, bookingDb] = created as [
-      TestDatabase,
-      TestDatabase,
-      TestDatabase,
-      TestDatabase,
-    ];
-    const start = async (entry: string, env: Record<string, string>) => {
-      const started = await startServiceProcess(entry, env);
-      processes.push(started);
-      return started;
-    };
-    const [catalog, payment, identity] = await Promise.all([
-      start("services/catalog/src/main.ts", { DATABASE_URL: catalogDb.url }),
-      start("services/payment/src/main.ts", { DATABASE_URL: paymentDb.url }),
-      start("services/identity/src/main.ts", {
-        DATABASE_URL: identityDb.url,
-        SEED_DEMO_USERS: "true",
-      }),
-    ]);
-    const jwksUrl = `http://127.0.0.1:${identity.metricsPort}/.well-known/jwks.json`;
-    const booking = await start("services/booking/src/main.ts", {
-      DATABASE_URL: bookingDb.url,
-      CATALOG_ADDR: `127.0.0.1:${catalog.grpcPort}`,
-      PAYMENT_ADDR: `127.0.0.1:${payment.grpcPort}`,
-      JWKS_URL: jwksUrl,
+    stack = await startStack({
+      services: ["identity", "catalog", "payment", "booking", "gateway"],
+      prefix: "gateway_booking",
     });
-    const gateway = await start("services/gateway/src/main.ts", {
-      CATALOG_ADDR: `127.0.0.1:${catalog.grpcPort}`,
-      IDENTITY_ADDR: `127.0.0.1:${identity.grpcPort}`,
-      BOOKING_ADDR: `127.0.0.1:${booking.grpcPort}`,
-      JWKS_URL: jwksUrl,
-    });
-
     const transport = createConnectTransport({
-      baseUrl: `http://127.0.0.1:${gateway.grpcPort}`,
+      baseUrl: stack.gatewayUrl,
       httpVersion: "1.1",
     });
     const identityClient = createClient(IdentityService, transport);
@@ -79,8 +38,7 @@ describe("booking through the gateway", () => {
   });
 
   after(async () => {
-    await Promise.all(processes.map((started) => started.stop()));
-    await Promise.all(databases.map((db) => db.drop()));
+    await stack?.stop();
   });
 
   it("books a tour for the signed-in user, and shows the booking to that user only", async () => {

@@ -37,13 +37,8 @@ import {
   GrpcServer,
   TokenVerifier,
 } from "@tourmesh/platform";
-import {
-  createTestDatabase,
-  rejection,
-  type ServiceProcess,
-  startServiceProcess,
-  type TestDatabase,
-} from "@tourmesh/platform/testing";
+import { rejection } from "@tourmesh/platform/testing";
+import { type ServiceProcess, type Stack, startStack } from "@tourmesh/stack";
 import { decodeJwt, SignJWT } from "jose";
 
 const ISSUER = "https://identity.tourmesh";
@@ -144,8 +139,7 @@ async function startBookingDouble(jwksUrl: string) {
 
 describe("gateway", () => {
   const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
-  const databases: TestDatabase[] = [];
-  const processes: ServiceProcess[] = [];
+  let stack: Stack;
   let catalog: ServiceProcess;
   let gateway: ServiceProcess;
   let booking: Awaited<ReturnType<typeof startBookingDouble>>;
@@ -178,37 +172,22 @@ describe("gateway", () => {
       .sign(key);
   }
 
+  /** A gateway in front of this file's stack (stopped with it), with `env` on top of the file's settings. */
   function startGateway(env: Record<string, string> = {}) {
-    return startServiceProcess("services/gateway/src/main.ts", { ...gatewayEnv, ...env }).then((started) => {
-      processes.push(started);
-      return started;
-    });
+    return stack.launch("gateway", { ...gatewayEnv, ...env });
   }
 
   before(async () => {
-    const [catalogDb, identityDb] = await Promise.all([
-      createTestDatabase("gateway_catalog"),
-      createTestDatabase("gateway_identity"),
-    ]);
-    databases.push(catalogDb, identityDb);
     const privateJwk = { ...signingKey.export({ format: "jwk" }), kid: "key-a" };
-    const [catalogProcess, identity] = await Promise.all([
-      startServiceProcess("services/catalog/src/main.ts", { DATABASE_URL: catalogDb.url }),
-      startServiceProcess("services/identity/src/main.ts", {
-        DATABASE_URL: identityDb.url,
-        SEED_DEMO_USERS: "true",
-        JWT_SIGNING_KEYS: JSON.stringify([privateJwk]),
-      }),
-    ]);
-    catalog = catalogProcess;
-    processes.push(catalogProcess, identity);
-    const jwksUrl = `http://127.0.0.1:${identity.metricsPort}/.well-known/jwks.json`;
-    booking = await startBookingDouble(jwksUrl);
+    stack = await startStack({
+      services: ["catalog", "identity"],
+      prefix: "gateway",
+      env: { identity: { JWT_SIGNING_KEYS: JSON.stringify([privateJwk]) } },
+    });
+    catalog = stack.process("catalog");
+    booking = await startBookingDouble(stack.environmentOf("gateway").JWKS_URL ?? "");
     gatewayEnv = {
-      CATALOG_ADDR: `127.0.0.1:${catalog.grpcPort}`,
-      IDENTITY_ADDR: `127.0.0.1:${identity.grpcPort}`,
       BOOKING_ADDR: `127.0.0.1:${booking.port}`,
-      JWKS_URL: jwksUrl,
       TRUSTED_PROXY_HOPS: "1",
       RATE_LIMIT_PER_IP_RPS: "1",
       RATE_LIMIT_PER_IP_BURST: "40",
@@ -217,7 +196,7 @@ describe("gateway", () => {
       CORS_ALLOWED_ORIGINS: "https://app.tourmesh.example",
     };
     gateway = await startGateway();
-    baseUrl = `http://127.0.0.1:${gateway.grpcPort}`;
+    baseUrl = `http://127.0.0.1:${gateway.port}`;
     transport = transports();
     const identityClient = createConnectClient(IdentityService, transport.connectBinary);
     const signIn = (username: string) =>
@@ -228,9 +207,8 @@ describe("gateway", () => {
   });
 
   after(async () => {
-    await Promise.all(processes.map((started) => started.stop()));
+    await stack?.stop();
     booking?.stop();
-    await Promise.all(databases.map((db) => db.drop()));
   });
 
   it("serves Connect JSON to plain curl over HTTP/1.1 and h2c: sign in, then list the Paris tours", async () => {
@@ -310,7 +288,7 @@ describe("gateway", () => {
       );
     }
     // And to a grpc-js client, such as every internal service uses.
-    const grpcJs = createGrpcClient(CatalogService, `127.0.0.1:${gateway.grpcPort}`, { retries: false });
+    const grpcJs = createGrpcClient(CatalogService, `127.0.0.1:${gateway.port}`, { retries: false });
     try {
       const { tour } = await grpcJs.getTour(
         { tourId: "tour_berlin_wall" },
@@ -635,7 +613,7 @@ describe("gateway", () => {
 
   it("drains on SIGTERM: health turns NOT_SERVING, a call in flight still finishes, the process exits 0", async () => {
     const draining = await startGateway({ SHUTDOWN_DELAY_MS: "1000" });
-    const grpc = createGrpcTransport({ baseUrl: `http://127.0.0.1:${draining.grpcPort}` });
+    const grpc = createGrpcTransport({ baseUrl: `http://127.0.0.1:${draining.port}` });
     const health = createConnectClient(Health, grpc);
     const client = createConnectClient(BookingService, grpc);
     assert.equal((await health.check({ service: "" })).status, HealthCheckResponse_ServingStatus.SERVING);

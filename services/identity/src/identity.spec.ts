@@ -6,12 +6,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { createClient, type ServiceClient, TokenVerifier } from "@tourmesh/platform";
-import {
-  createTestDatabase,
-  type ServiceProcess,
-  startServiceProcess,
-  type TestDatabase,
-} from "@tourmesh/platform/testing";
+import { createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
+import type { ServiceProcess } from "@tourmesh/stack";
+import { startService } from "@tourmesh/stack/testing";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 
 const ISSUER = "https://identity.tourmesh";
@@ -25,12 +22,13 @@ interface Identity {
   stop(): Promise<void>;
 }
 
-async function startIdentity(databaseUrl: string, env: Record<string, string> = {}): Promise<Identity> {
-  const process = await startServiceProcess("services/identity/src/main.ts", {
-    DATABASE_URL: databaseUrl,
-    ...env,
-  });
-  const client = createClient(IdentityService, `127.0.0.1:${process.grpcPort}`, { retries: false });
+async function startIdentity(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  placement: { metricsPort?: number } = {},
+): Promise<Identity> {
+  const process = await startService("identity", { DATABASE_URL: databaseUrl, ...env }, placement);
+  const client = createClient(IdentityService, `127.0.0.1:${process.port}`, { retries: false });
   return {
     process,
     client,
@@ -180,7 +178,7 @@ describe("identity without SEED_DEMO_USERS", () => {
       await identity?.stop();
       await db.drop();
     });
-    identity = await startIdentity(db.url);
+    identity = await startIdentity(db.url, { SEED_DEMO_USERS: "false" });
     const error = await signInError(identity.client, "alice", "tourmesh-demo");
     assert.equal(error.code, Code.Unauthenticated);
   });
@@ -210,11 +208,11 @@ describe("signing key rotation", () => {
     await first.stop();
 
     // The new key is published next to the old one and signs from now on; same JWKS address.
-    const second = await startIdentity(db.url, {
-      SEED_DEMO_USERS: "true",
-      JWT_SIGNING_KEYS: JSON.stringify([keyB, keyA]),
-      METRICS_PORT: String(first.process.metricsPort),
-    });
+    const second = await startIdentity(
+      db.url,
+      { SEED_DEMO_USERS: "true", JWT_SIGNING_KEYS: JSON.stringify([keyB, keyA]) },
+      { metricsPort: first.process.metricsPort },
+    );
     started.push(second);
     const tokenB = (await second.client.signIn({ username: "bob", password: "tourmesh-demo" })).accessToken;
     assert.deepEqual(decodeProtectedHeader(tokenB), { alg: "EdDSA", kid: "key-b", typ: "at+jwt" });

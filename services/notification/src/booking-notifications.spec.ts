@@ -7,38 +7,26 @@ import {
   NotificationService,
 } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
 import { createClient, type ServiceClient } from "@tourmesh/platform";
-import {
-  createTestDatabase,
-  type ServiceProcess,
-  startServiceProcess,
-  type TestDatabase,
-} from "@tourmesh/platform/testing";
-import { type BookingStack, startBookingStack } from "../../booking/src/testing/booking-stack.js";
+import type { ServiceProcess } from "@tourmesh/stack";
+import { type BookingStack, startBookingStack } from "@tourmesh/stack/testing";
 
 /**
  * The event path end to end: booking (with catalog and payment) emits through its outbox, notification
- * consumes. All the processes of this file share its private event streams (see startServiceProcess).
+ * consumes, all in one stack with its private event streams.
  */
 describe("notifications of real bookings", () => {
   let stack: BookingStack;
-  let notificationDb: TestDatabase;
   let notification: ServiceProcess;
   let notifications: ServiceClient<typeof NotificationService>;
   before(async () => {
-    stack = await startBookingStack();
-    notificationDb = await createTestDatabase("booking_notifications");
-    notification = await startServiceProcess("services/notification/src/main.ts", {
-      DATABASE_URL: notificationDb.url,
-      ...stack.tokens.env,
-    });
-    notifications = createClient(NotificationService, `127.0.0.1:${notification.grpcPort}`, {
+    stack = await startBookingStack({ with: ["notification"] });
+    notification = stack.stack.process("notification");
+    notifications = createClient(NotificationService, `127.0.0.1:${notification.port}`, {
       retries: false,
     });
   });
   after(async () => {
     notifications?.close();
-    await notification?.stop();
-    await notificationDb?.drop();
     await stack?.stop();
   });
 

@@ -19,13 +19,12 @@ import {
   callFailure,
   createTestDatabase,
   publishTestEvent,
-  startServiceProcess,
   startTestTokenIssuer,
   type TestEventStreams,
   testEventStreams,
 } from "@tourmesh/platform/testing";
+import { startService } from "@tourmesh/stack/testing";
 
-const entry = "services/notification/src/main.ts";
 const DAY_MS = 24 * 60 * 60 * 1_000;
 
 /** A notification process on its own database and event streams, and a way to feed it booking events. */
@@ -49,13 +48,13 @@ async function startNotification(env: Record<string, string> = {}) {
       ...env,
     };
     const start = async () => {
-      const started = await startServiceProcess(entry, processEnv);
+      const started = await startService("notification", processEnv);
       cleanups.push(() => started.stop());
       return started;
     };
     const service = await start();
     const client = () => {
-      const typed = createClient(NotificationService, `127.0.0.1:${stack.service.grpcPort}`, {
+      const typed = createClient(NotificationService, `127.0.0.1:${stack.service.port}`, {
         retries: false,
       });
       cleanups.push(() => typed.close());

@@ -4,16 +4,11 @@ import { Code } from "@connectrpc/connect";
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
 import { PaymentService, PaymentStatus } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
 import { createClient, type ServiceClient } from "@tourmesh/platform";
-import {
-  callFailure,
-  createTestDatabase,
-  type ServiceProcess,
-  startServiceProcess,
-  type TestDatabase,
-} from "@tourmesh/platform/testing";
+import { callFailure, createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
+import type { ServiceProcess } from "@tourmesh/stack";
+import { startService } from "@tourmesh/stack/testing";
 import { chargeOutcome, noFaults } from "./faults.js";
 
-const entry = "services/payment/src/main.ts";
 const eur = (minorUnits: number) => ({ currencyCode: "EUR", minorUnits: BigInt(minorUnits) });
 
 interface PaymentProcess {
@@ -28,12 +23,12 @@ async function startPayment(env: Record<string, string> = {}): Promise<PaymentPr
   const db = await createTestDatabase("payment");
   let service: ServiceProcess;
   try {
-    service = await startServiceProcess(entry, { DATABASE_URL: db.url, ...env });
+    service = await startService("payment", { DATABASE_URL: db.url, ...env });
   } catch (error) {
     await db.drop();
     throw error;
   }
-  const address = `127.0.0.1:${service.grpcPort}`;
+  const address = `127.0.0.1:${service.port}`;
   // No transport retries: the tests want to see each UNAVAILABLE.
   const payments = createClient(PaymentService, address, { retries: false });
   const faults = createClient(PaymentFaultService, address, { retries: false });

@@ -4,42 +4,29 @@ import { Code } from "@connectrpc/connect";
 import { BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
 import { createClient, type ServiceClient } from "@tourmesh/platform";
-import {
-  callFailure,
-  createTestDatabase,
-  type ServiceProcess,
-  startServiceProcess,
-  type TestDatabase,
-} from "@tourmesh/platform/testing";
-import { type BookingStack, startBookingStack } from "../../booking/src/testing/booking-stack.js";
+import { callFailure } from "@tourmesh/platform/testing";
+import type { ServiceProcess } from "@tourmesh/stack";
+import { type BookingStack, startBookingStack } from "@tourmesh/stack/testing";
 
 /**
- * Review against real booking (with catalog and payment) and catalog consuming its ReviewCreated events; all
- * the processes of this file share its private event streams (see startServiceProcess).
+ * Review against real booking (with catalog and payment) and catalog consuming its ReviewCreated events, all
+ * in one stack with its private event streams.
  */
 describe("review service", () => {
   let stack: BookingStack;
-  let reviewDb: TestDatabase;
   let review: ServiceProcess;
   let reviews: ServiceClient<typeof ReviewService>;
   before(async () => {
-    stack = await startBookingStack();
-    reviewDb = await createTestDatabase("review");
-    review = await startServiceProcess("services/review/src/main.ts", {
-      DATABASE_URL: reviewDb.url,
-      BOOKING_ADDR: `127.0.0.1:${stack.processes.booking.grpcPort}`,
-      ...stack.tokens.env,
-    });
-    reviews = createClient(ReviewService, `127.0.0.1:${review.grpcPort}`, { retries: false });
+    stack = await startBookingStack({ with: ["review"] });
+    review = stack.stack.process("review");
+    reviews = createClient(ReviewService, `127.0.0.1:${review.port}`, { retries: false });
   });
   after(async () => {
     reviews?.close();
-    await review?.stop();
-    await reviewDb?.drop();
     await stack?.stop();
   });
 
-  const reviewCount = async () => (await reviewDb.query("SELECT 1 FROM reviews")).length;
+  const reviewCount = async () => (await stack.stack.query("review", "SELECT 1 FROM reviews")).length;
   const book = async (userId: string, idempotencyKey: string, tourId: string) => {
     const { booking } = await stack.booking.createBooking(
       { idempotencyKey, tourId, travelers: 1, countryCode: "IT" },

@@ -5,7 +5,7 @@ import { trace } from "@opentelemetry/api";
 import { BookingConfirmedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { Registry } from "prom-client";
 import { inTransaction } from "../postgres.js";
-import { startTestNatsServer } from "../testing/test-events.js";
+import { startNatsServer } from "../testing/test-events.js";
 import { startTracing } from "../tracing.js";
 import { captureLogs, type EventsTestKit, startEventsTestKit, waitFor } from "./events-test-kit.js";
 import { recordEvent } from "./outbox.js";
@@ -184,9 +184,9 @@ describe("outbox and relay", () => {
 
 describe("outbox through a NATS outage", () => {
   let kit: EventsTestKit;
-  let nats: Awaited<ReturnType<typeof startTestNatsServer>>;
+  let nats: Awaited<ReturnType<typeof startNatsServer>>;
   before(async () => {
-    nats = await startTestNatsServer();
+    nats = await startNatsServer();
     kit = await startEventsTestKit("events_outage");
     await kit.db.query("CREATE TABLE effects (event_id text NOT NULL, booking_id text NOT NULL)");
   });

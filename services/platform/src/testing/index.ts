@@ -1,6 +1,5 @@
 export { type CallFailure, callFailure, rejection } from "./call-failure.js";
 export { freePort } from "./free-port.js";
-export { type ServiceProcess, startServiceProcess } from "./service-process.js";
 export {
   createTestDatabase,
   databaseServerUrl,
@@ -8,10 +7,10 @@ export {
   withDatabaseServer,
 } from "./test-database.js";
 export {
+  type NatsServer,
   publishTestEvent,
-  startTestNatsServer,
+  startNatsServer,
   type TestEventStreams,
-  type TestNatsServer,
   testEventStreams,
 } from "./test-events.js";
 export { startTestTokenIssuer, type TestTokenIssuer } from "./test-tokens.js";

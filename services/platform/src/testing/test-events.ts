@@ -81,29 +81,33 @@ export async function publishTestEvent<D extends DescMessage>(
   return id;
 }
 
-export interface TestNatsServer {
+export interface NatsServer {
   url: string;
   /** Stops the server (SIGTERM) and waits for it to exit; its JetStream data stays for `start`. */
   stop(): Promise<void>;
   /** Starts it again on the same port with the same data. */
   start(): Promise<void>;
-  /** Stops it and deletes its data. */
+  /** Stops it and, when its store is temporary, deletes it. */
   close(): Promise<void>;
 }
 
 const natsServerBinary = process.env.NATS_SERVER_BIN ?? "nats-server";
 
 /**
- * A nats-server of the test's own, with JetStream and a temporary store, on a free port: for tests that stop
- * and restart NATS without disturbing the shared server other tests use.
+ * Starts nats-server with JetStream on 127.0.0.1: on `port` with its store in `storeDir` (kept), or by default on
+ * a free port with a temporary store (deleted by `close`), for tests that stop and restart NATS without
+ * disturbing the shared server other tests use.
  */
-export async function startTestNatsServer(): Promise<TestNatsServer> {
-  const port = await freePort();
-  const storeDir = await mkdtemp(join(tmpdir(), "tourmesh-nats-"));
+export async function startNatsServer(
+  placement: { port: number; storeDir: string; binary?: string } | undefined = undefined,
+): Promise<NatsServer> {
+  const port = placement?.port ?? (await freePort());
+  const storeDir = placement?.storeDir ?? (await mkdtemp(join(tmpdir(), "tourmesh-nats-")));
+  const binary = placement?.binary ?? natsServerBinary;
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const started = spawn(natsServerBinary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], {
+    const started = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     child = started;
@@ -119,6 +123,10 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
           clearTimeout(timer);
           resolve();
         }
+      });
+      started.once("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
       });
       started.once("exit", (code) => {
         clearTimeout(timer);
@@ -142,7 +150,7 @@ export async function startTestNatsServer(): Promise<TestNatsServer> {
     start,
     async close() {
       await stop();
-      await rm(storeDir, { recursive: true, force: true });
+      if (!placement) await rm(storeDir, { recursive: true, force: true });
     },
   };
 }

@@ -2,6 +2,10 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import { startNatsServer } from "@tourmesh/platform/testing";
+import { infrastructure } from "./topology.js";
+
+const { postgres, nats } = infrastructure;
 
 /** True when something accepts TCP connections on host:port. */
 export function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
@@ -17,13 +21,18 @@ export function reachable(host: string, port: number, timeoutMs = 1_000): Promis
   });
 }
 
-async function waitUntilReachable(name: string, port: number, timeoutMs = 20_000): Promise<void> {
+async function waitUntilReachable(
+  name: string,
+  host: string,
+  port: number,
+  timeoutMs = 20_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (await reachable("127.0.0.1", port)) return;
+    if (await reachable(host, port)) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`${name} did not come up on 127.0.0.1:${port}`);
+  throw new Error(`${name} did not come up on ${host}:${port}`);
 }
 
 function findExecutable(candidates: string[]): string | undefined {
@@ -45,57 +54,52 @@ export interface Infrastructure {
 }
 
 /**
- * Makes sure PostgreSQL (127.0.0.1:5432) and NATS with JetStream (127.0.0.1:4222) are there: reuses them when
+ * Makes sure the topology's PostgreSQL and NATS with JetStream are there: reuses them when
  * reachable, otherwise starts a private one under `.tourmesh/` from the installed server, or says what to install.
  */
 export async function ensureInfrastructure(stateDir: string): Promise<Infrastructure> {
   const children: Array<{ name: string; kill(): void }> = [];
   const started: string[] = [];
 
-  if (!(await reachable("127.0.0.1", 5432))) {
+  if (!(await reachable(postgres.host, postgres.port))) {
     const bin = postgresBinaries();
     if (!bin) {
       throw new Error(
-        "PostgreSQL is not running on 127.0.0.1:5432 and no server is installed: install one " +
+        `PostgreSQL is not running on ${postgres.host}:${postgres.port} and no server is installed: install one ` +
           "(Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) or start yours.",
       );
     }
     const dataDir = join(stateDir, "postgres");
     if (!existsSync(join(dataDir, "PG_VERSION"))) {
       mkdirSync(dataDir, { recursive: true });
-      await run(join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust"]);
+      await run(join(bin, "initdb"), ["-D", dataDir, "-U", postgres.user, "--auth=trust"]);
     }
     const server = spawn(
       join(bin, "postgres"),
-      ["-D", dataDir, "-h", "127.0.0.1", "-p", "5432", "-k", dataDir],
-      {
-        stdio: "ignore",
-      },
+      ["-D", dataDir, "-h", postgres.host, "-p", String(postgres.port), "-k", dataDir],
+      { stdio: "ignore" },
     );
     children.push({ name: "postgres", kill: () => server.kill("SIGINT") });
-    await waitUntilReachable("PostgreSQL", 5432);
+    await waitUntilReachable("PostgreSQL", postgres.host, postgres.port);
     started.push(`PostgreSQL (data in ${dataDir})`);
   }
 
-  if (!(await reachable("127.0.0.1", 4222))) {
-    const nats = findExecutable([
+  if (!(await reachable(nats.host, nats.port))) {
+    const binary = findExecutable([
       "/usr/sbin/nats-server",
       "/usr/bin/nats-server",
       "/usr/local/bin/nats-server",
     ]);
-    if (!nats) {
+    if (!binary) {
       throw new Error(
-        "NATS is not running on 127.0.0.1:4222 and nats-server is not installed: install it " +
+        `NATS is not running on ${nats.host}:${nats.port} and nats-server is not installed: install it ` +
           "(Debian/Ubuntu: apt-get install nats-server; macOS: brew install nats-server) or start yours with -js.",
       );
     }
     const storeDir = join(stateDir, "nats");
     mkdirSync(storeDir, { recursive: true });
-    const server = spawn(nats, ["-a", "127.0.0.1", "-p", "4222", "-js", "-sd", storeDir], {
-      stdio: "ignore",
-    });
-    children.push({ name: "nats", kill: () => server.kill("SIGTERM") });
-    await waitUntilReachable("NATS", 4222);
+    const server = await startNatsServer({ port: nats.port, storeDir, binary });
+    children.push({ name: "nats", kill: () => void server.stop() });
     started.push(`NATS with JetStream (store in ${storeDir})`);
   }
 

@@ -1,0 +1,22 @@
+export { ensureInfrastructure, type Infrastructure, reachable } from "./infrastructure.js";
+export {
+  type LaunchOptions,
+  launchService,
+  type ServiceCommand,
+  type ServiceProcess,
+  sourceCommand,
+} from "./launcher.js";
+export { logPrefix, readableLogLine } from "./log-lines.js";
+export { type Stack, type StackDatabase, type StackOptions, startStack } from "./stack.js";
+export {
+  addressVariable,
+  infrastructure,
+  jwksPath,
+  type ServiceName,
+  type ServiceSpec,
+  serviceNames,
+  serviceSpec,
+  services,
+  standardDatabaseServerUrl,
+  standardNatsUrl,
+} from "./topology.js";
