@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { authorizationTable, checkManifests, trafficSplits } from "./checks.js";
+import { authorizationTable, checkManifests, trafficSplits } from "./cross-checks.js";
 import type { KubeObject } from "./kustomize.js";
 import { clusterCheckOptions, overlayNames, renderOverlay } from "./overlays.js";
 import { linkerdCrdsDir, loadLinkerdCrdValidators, validateWithCrds, validateWithModels } from "./schemas.js";

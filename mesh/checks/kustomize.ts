@@ -6,7 +6,7 @@
  * No kustomize or kubectl binary can be installed from npm or Debian's packages (Debian's kubectl is 1.20,
  * with kustomize 2), so the tests render overlays with this. Anything outside the subset throws instead of
  * rendering something kustomize would not: a kustomization cannot silently use a feature this gets wrong.
- * Where a kubectl is on PATH, mesh/kustomize.spec.ts checks that both render every overlay identically.
+ * Where a kubectl is on PATH, kustomize.spec.ts checks that both render every overlay identically.
  * Unlike kustomize, a patch whose target matches nothing is an error (it is always a mistake here).
  */
 import { existsSync, readFileSync, statSync } from "node:fs";

@@ -2,7 +2,7 @@
 // checker (or a schema) to name it.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { authorizationTable, checkManifests, parseDurationMs } from "./checks.js";
+import { authorizationTable, checkManifests, parseDurationMs } from "./cross-checks.js";
 import type { KubeObject } from "./kustomize.js";
 import { clusterCheckOptions, renderOverlay } from "./overlays.js";
 import type { Container, PodSpec } from "./policy.js";

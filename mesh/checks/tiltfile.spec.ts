@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { buildBundles, bundleDir, bundleEntry, SHIPPED_ENV } from "../tools/build.js";
+import { buildBundles, bundleDir, bundleEntry, SHIPPED_ENV } from "../../tools/build.js";
 import type { KubeObject } from "./kustomize.js";
 import { overlayNames, renderOverlay } from "./overlays.js";
+import { repoRoot, sharedSchemasDir } from "./repo-paths.js";
 
-const repoRoot = join(import.meta.dirname, "..");
 const tiltfile = readFileSync(join(repoRoot, "Tiltfile"), "utf8");
 const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
 
@@ -173,7 +173,7 @@ describe("the Tiltfile", () => {
   }
 
   it("installs the Linkerd whose CRD schemas the manifests are validated against", (t) => {
-    const readme = join(repoRoot, "..", "shared", "schemas", "README.md");
+    const readme = join(sharedSchemasDir, "README.md");
     if (!existsSync(readme)) {
       t.skip("../shared/schemas is absent: the Linkerd version is not compared with the schemas'");
       return;

@@ -11,11 +11,11 @@ import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { create, type DescMethod, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { parseSigningKeys } from "../services/identity/src/signing-keys.js";
+import { parseSigningKeys } from "../../services/identity/src/signing-keys.js";
 import { databaseServices, generateClusterSecrets, loadOrCreateClusterSecrets } from "./cluster-secrets.js";
 import { servedContracts } from "./contracts.js";
+import { repoRoot } from "./repo-paths.js";
 
-const repoRoot = join(import.meta.dirname, "..");
 const scratch = mkdtempSync(join(tmpdir(), "tourmesh-cluster-setup-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -5,7 +5,7 @@
  *
  * CRD schemas are checked the way the API server's strict field validation would: an unknown field is an
  * error wherever the schema does not preserve unknown fields. kubernetes-models' own validators let unknown
- * fields through; mesh/checks.ts checks the fields that matter (probes, resources, security context) itself.
+ * fields through; cross-checks.ts checks the fields that matter (probes, resources, security context) itself.
  * CEL rules (x-kubernetes-validations) are not evaluated.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -24,9 +24,10 @@ import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "./kustomize.js";
+import { sharedSchemasDir } from "./repo-paths.js";
 
-/** Where the Linkerd CRD schemas are, relative to the repository root (absent outside this workspace). */
-export const linkerdCrdsDir = join(import.meta.dirname, "..", "..", "shared", "schemas", "linkerd-crds");
+/** Where the Linkerd CRD schemas are (absent outside this workspace). */
+export const linkerdCrdsDir = join(sharedSchemasDir, "linkerd-crds");
 
 function modelValidator<Data>(Model: new (data: Data) => { validate(): void }) {
   return (object: KubeObject) => new Model(object as unknown as Data).validate();

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { type KubeObject, objectId, renderKustomization } from "./kustomize.js";
-import { overlayNames, overlaysDir } from "./overlays.js";
+import { overlayNames } from "./overlays.js";
+import { overlaysDir } from "./repo-paths.js";
 
 const root = mkdtempSync(join(tmpdir(), "tourmesh-kustomize-"));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -3,7 +3,7 @@
  * ports and pass the mesh's default-deny policy, every authorization names real identities, the services'
  * configured peers are the ones allowed to call, route timeouts respect the app's deadlines and retries
  * touch only idempotent methods, and the workloads are hardened. Each check returns the problems it finds,
- * one readable line each; mesh/checks.spec.ts breaks a manifest for every check to prove it can fail.
+ * one readable line each; cross-checks.spec.ts breaks a manifest for every check to prove it can fail.
  */
 import { deadlineSettings, longestAppDeadlineMs } from "./app-deadlines.js";
 import {
@@ -28,7 +28,7 @@ import {
 } from "./policy.js";
 
 export interface CheckOptions {
-  /** Secrets created outside the manifests (by mesh/cluster-secrets.ts), which workloads may reference. */
+  /** Secrets created outside the manifests (by cluster-secrets.ts), which workloads may reference. */
   externalSecrets: KubeObject[];
   /** Mesh identities from outside the namespace that authorizations may name, e.g. viz's Prometheus. */
   externalIdentities: string[];
@@ -649,7 +649,7 @@ export function checkWorkloads(manifests: Manifests, options: CheckOptions): str
         const valueMs = Number(env.get(setting) ?? 0);
         if (valueMs > limitMs)
           problems.push(
-            `${where}: ${setting}=${valueMs} exceeds the ${limitMs} ms the route timeouts assume (mesh/app-deadlines.ts)`,
+            `${where}: ${setting}=${valueMs} exceeds the ${limitMs} ms the route timeouts assume (mesh/checks/app-deadlines.ts)`,
           );
       }
       for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"] as const) {

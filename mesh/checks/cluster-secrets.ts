@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import type { KubeObject } from "./kustomize.js";
+import { repoRoot } from "./repo-paths.js";
 
 /** The services with a database of their own (DESIGN.md): each gets a role and a database of its name. */
 export const databaseServices = ["catalog", "booking", "payment", "notification", "review", "identity"];
@@ -19,8 +20,8 @@ export const databaseServices = ["catalog", "booking", "payment", "notification"
 const namespace = "tourmesh";
 const postgresHost = `postgres.${namespace}.svc.cluster.local:5432`;
 
-/** Where the generated Secrets are kept between runs, relative to the repository root. */
-export const secretsFile = join(import.meta.dirname, "..", ".tourmesh", "cluster", "secrets.yaml");
+/** Where the generated Secrets are kept between runs. */
+export const secretsFile = join(repoRoot, ".tourmesh", "cluster", "secrets.yaml");
 
 function secret(name: string, stringData: Record<string, string>): KubeObject {
   return {
