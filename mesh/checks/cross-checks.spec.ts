@@ -29,6 +29,13 @@ function problemsAfter(breakIt: (objects: KubeObject[]) => void, checkOptions = 
   return checkManifests(objects, checkOptions);
 }
 
+function assertFound(problems: string[], expected: RegExp): void {
+  assert.ok(
+    problems.some((problem) => expected.test(problem)),
+    `expected a problem matching ${expected}, got:\n${problems.join("\n")}`,
+  );
+}
+
 describe("the cross-checks", () => {
   it("pass the correct rendering", () => {
     assert.deepEqual(checkManifests(correct, options), []);
@@ -345,10 +352,28 @@ describe("the cross-checks", () => {
 
   for (const [what, breakIt, expected] of cases) {
     it(`catch ${what}`, () => {
-      const problems = problemsAfter(breakIt);
-      assert.ok(
-        problems.some((problem) => expected.test(problem)),
-        `expected a problem matching ${expected}, got:\n${problems.join("\n")}`,
+      assertFound(problemsAfter(breakIt), expected);
+    });
+  }
+
+  // Secret values reach the wiring check whether a Secret holds them as stringData or as base64 data.
+  for (const field of ["stringData", "data"] as const) {
+    it(`catch a peer address from a Secret's ${field} on a port the Service lacks`, () => {
+      const url = "postgres://catalog:password@postgres.tourmesh.svc.cluster.local:5433/catalog";
+      const value = field === "data" ? Buffer.from(url).toString("base64") : url;
+      const externalSecrets = options.externalSecrets.map((secret) =>
+        secret.metadata.name === "catalog-database"
+          ? {
+              apiVersion: secret.apiVersion,
+              kind: secret.kind,
+              metadata: secret.metadata,
+              [field]: { DATABASE_URL: value },
+            }
+          : secret,
+      );
+      assertFound(
+        problemsAfter(() => undefined, { ...options, externalSecrets }),
+        /Deployment catalog: DATABASE_URL=postgres.tourmesh.svc.cluster.local:5433: Service postgres has no port 5433/,
       );
     });
   }
