@@ -165,6 +165,13 @@ describe("the cross-checks", () => {
       /lets unauthenticated clients reach GRPCRoute payment-grpc-api/,
     ],
     [
+      "a health route with a rule that matches every call",
+      (o) => {
+        find(o, "GRPCRoute", "catalog-grpc-health").spec.rules.push({ matches: [] });
+      },
+      /lets unauthenticated clients reach GRPCRoute catalog-grpc-health/,
+    ],
+    [
       "a Server that lets everything through",
       (o) => {
         find(o, "Server", "postgres").spec.accessPolicy = "all-unauthenticated";

@@ -336,8 +336,10 @@ export function checkZeroTrust(manifests: Manifests, options: CheckOptions): str
 
 /** An inbound route that only carries probes: gRPC health checks, or the proxy's own probe paths. */
 function isProbeRoute(manifests: Manifests, route: KubeObject): boolean {
-  const matches = routeRules(route).flatMap((rule) => rule.matches ?? [{}]);
-  if (matches.length === 0) return false;
+  const rules = routeRules(route);
+  // A rule without matches, or with an empty list of them, carries every call (as routeMatches has it).
+  if (rules.length === 0 || rules.some((rule) => !rule.matches?.length)) return false;
+  const matches = rules.flatMap((rule) => rule.matches ?? []);
   if (route.kind === "GRPCRoute")
     return (matches as GrpcRouteMatch[]).every((m) => m.method?.service === healthService);
   if (route.kind === "HTTPRoute")
