@@ -1,100 +1,13 @@
-// What `tilt up` makes and runs besides the manifests: the Secrets, the Linkerd certificates, the install
-// scripts and the end-to-end check.
+// The end-to-end check `tilt ci` runs, against a stand-in gateway that holds it to the contracts.
 import assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
-import { createPrivateKey } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { create, type DescMethod, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { parseSigningKeys } from "../../services/identity/src/signing-keys.js";
-import { databaseServices, generateClusterSecrets, loadOrCreateClusterSecrets } from "./cluster-secrets.js";
 import { servedContracts } from "./contracts.js";
-import { repoRoot } from "./repo-paths.js";
-
-const scratch = mkdtempSync(join(tmpdir(), "tourmesh-cluster-setup-"));
-after(() => rmSync(scratch, { recursive: true, force: true }));
-
-const stringData = (secrets: ReturnType<typeof generateClusterSecrets>, name: string) =>
-  secrets.find((secret) => secret.metadata.name === name)?.stringData as Record<string, string>;
-
-describe("the cluster Secrets", () => {
-  const secrets = generateClusterSecrets();
-
-  it("give each service a DATABASE_URL to its own database, with the password Postgres creates its role with", () => {
-    const passwords = stringData(secrets, "postgres-credentials");
-    for (const service of databaseServices) {
-      const url = new URL(stringData(secrets, `${service}-database`).DATABASE_URL as string);
-      assert.equal(url.host, "postgres.tourmesh.svc.cluster.local:5432");
-      assert.equal(url.username, service);
-      assert.equal(url.pathname, `/${service}`);
-      assert.equal(url.password, passwords[`${service.toUpperCase()}_DB_PASSWORD`]);
-    }
-    assert.ok((passwords.POSTGRES_PASSWORD ?? "").length >= 32);
-  });
-
-  it("give identity a private signing key it accepts", () => {
-    const json = stringData(secrets, "identity-jwt-keys").JWT_SIGNING_KEYS as string;
-    const [key] = parseSigningKeys(json);
-    assert.equal(key?.alg, "ES256");
-    assert.equal(createPrivateKey({ key: JSON.parse(json)[0], format: "jwk" }).type, "private");
-  });
-
-  it("are random each time they are generated", () => {
-    assert.notDeepEqual(generateClusterSecrets(), generateClusterSecrets());
-  });
-
-  it("are generated once, kept private, and reused", () => {
-    const file = join(scratch, "secrets", "secrets.yaml");
-    const first = loadOrCreateClusterSecrets(file);
-    assert.equal(statSync(file).mode & 0o777, 0o600);
-    assert.deepEqual(loadOrCreateClusterSecrets(file), first);
-  });
-
-  it("are kept where git ignores them", () => {
-    assert.match(readFileSync(join(repoRoot, ".gitignore"), "utf8"), /^\.tourmesh\/$/m);
-  });
-});
-
-describe("the Linkerd trust anchor and issuer", () => {
-  const openssl = (...args: string[]) => spawnSync("openssl", args, { encoding: "utf8" });
-  const dir = join(scratch, "linkerd");
-
-  it("chain up, on P-256, with the issuer a CA that signs only leaves; a second run keeps them", (t) => {
-    if (openssl("version").status !== 0) {
-      t.skip("openssl is not installed: the certificate script did not run");
-      return;
-    }
-    const run = () => spawnSync(join(repoRoot, "tilt", "linkerd-certs.sh"), [dir], { encoding: "utf8" });
-    assert.equal(run().status, 0);
-    const issuer = readFileSync(join(dir, "issuer.crt"), "utf8");
-    assert.equal(openssl("verify", "-CAfile", join(dir, "ca.crt"), join(dir, "issuer.crt")).status, 0);
-    const text = openssl("x509", "-in", join(dir, "issuer.crt"), "-noout", "-text").stdout;
-    assert.match(text, /Subject: CN ?= ?identity\.linkerd\.cluster\.local/);
-    assert.match(text, /NIST CURVE: P-256/);
-    assert.match(text, /CA:TRUE, pathlen:0/);
-    assert.match(
-      openssl("x509", "-in", join(dir, "ca.crt"), "-noout", "-subject").stdout,
-      /root\.linkerd\.cluster\.local/,
-    );
-    assert.equal(run().status, 0);
-    assert.equal(readFileSync(join(dir, "issuer.crt"), "utf8"), issuer);
-  });
-});
-
-describe("the Tilt scripts", () => {
-  it("parse and are executable", () => {
-    for (const script of readdirSync(join(repoRoot, "tilt")).filter((name) => name.endsWith(".sh"))) {
-      const path = join(repoRoot, "tilt", script);
-      assert.equal(spawnSync("bash", ["-n", path]).status, 0, `${script} parses`);
-      assert.ok(statSync(path).mode & 0o100, `${script} is executable`);
-    }
-  });
-});
 
 /**
  * A stand-in for the gateway that speaks Connect with JSON and knows the contracts: it parses each request
