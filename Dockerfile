@@ -67,7 +67,7 @@ COPY --from=dependencies /app ./
 COPY --from=build /app/dist/${SERVICE}/ ./
 # The environment every service runs in, sized for a service that is to stay under 150 MB resident (the
 # pod's limit is 256 MiB). tools/build.ts (SHIPPED_ENV) has the same values for the benchmarks, which measure
-# the result (npm run bench:memory); mesh/tiltfile.spec.ts checks that the two agree.
+# the result (npm run bench:memory); mesh/checks/tiltfile.spec.ts checks that the two agree.
 # - V8's young generation: semi-spaces of 2 MB. Left to itself, Node 24's V8 grows its young generation to
 #   128 MB under allocation (Node 20's stopped at 32). Scavenges run more often, each cheap, as most of a
 #   request's objects die young: at 170/s, 2 MB instead of 4 kept the busiest service 10 MB lower for the

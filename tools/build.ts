@@ -28,8 +28,9 @@ const repoRoot = resolve(import.meta.dirname, "..");
 
 /**
  * The environment the production image runs every service in: V8's heap sizes, and glibc's malloc told to
- * hand large blocks back to the system when freed. The Dockerfile says why; mesh/tiltfile.spec.ts checks that
- * it sets exactly these, and the benchmarks run the bundles with them, so that they measure the image.
+ * hand large blocks back to the system when freed. The Dockerfile says why; mesh/checks/tiltfile.spec.ts
+ * checks that it sets exactly these, and the benchmarks run the bundles with them, so that they measure the
+ * image.
  */
 export const SHIPPED_NODE_OPTIONS = ["--max-semi-space-size=2", "--max-old-space-size=128"];
 export const SHIPPED_ENV: Readonly<Record<string, string>> = {

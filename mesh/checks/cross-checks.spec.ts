@@ -2,7 +2,7 @@
 // checker (or a schema) to name it.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { authorizationTable, checkManifests, parseDurationMs } from "./checks.js";
+import { authorizationTable, checkManifests, parseDurationMs } from "./cross-checks.js";
 import type { KubeObject } from "./kustomize.js";
 import { clusterCheckOptions, renderOverlay } from "./overlays.js";
 import type { Container, PodSpec } from "./policy.js";
@@ -27,6 +27,13 @@ function problemsAfter(breakIt: (objects: KubeObject[]) => void, checkOptions = 
   const objects = structuredClone(correct);
   breakIt(objects);
   return checkManifests(objects, checkOptions);
+}
+
+function assertFound(problems: string[], expected: RegExp): void {
+  assert.ok(
+    problems.some((problem) => expected.test(problem)),
+    `expected a problem matching ${expected}, got:\n${problems.join("\n")}`,
+  );
 }
 
 describe("the cross-checks", () => {
@@ -156,6 +163,13 @@ describe("the cross-checks", () => {
         };
       },
       /lets unauthenticated clients reach GRPCRoute payment-grpc-api/,
+    ],
+    [
+      "a health route with a rule that matches every call",
+      (o) => {
+        find(o, "GRPCRoute", "catalog-grpc-health").spec.rules.push({ matches: [] });
+      },
+      /lets unauthenticated clients reach GRPCRoute catalog-grpc-health/,
     ],
     [
       "a Server that lets everything through",
@@ -345,10 +359,28 @@ describe("the cross-checks", () => {
 
   for (const [what, breakIt, expected] of cases) {
     it(`catch ${what}`, () => {
-      const problems = problemsAfter(breakIt);
-      assert.ok(
-        problems.some((problem) => expected.test(problem)),
-        `expected a problem matching ${expected}, got:\n${problems.join("\n")}`,
+      assertFound(problemsAfter(breakIt), expected);
+    });
+  }
+
+  // Secret values reach the wiring check whether a Secret holds them as stringData or as base64 data.
+  for (const field of ["stringData", "data"] as const) {
+    it(`catch a peer address from a Secret's ${field} on a port the Service lacks`, () => {
+      const url = "postgres://catalog:password@postgres.tourmesh.svc.cluster.local:5433/catalog";
+      const value = field === "data" ? Buffer.from(url).toString("base64") : url;
+      const externalSecrets = options.externalSecrets.map((secret) =>
+        secret.metadata.name === "catalog-database"
+          ? {
+              apiVersion: secret.apiVersion,
+              kind: secret.kind,
+              metadata: secret.metadata,
+              [field]: { DATABASE_URL: value },
+            }
+          : secret,
+      );
+      assertFound(
+        problemsAfter(() => undefined, { ...options, externalSecrets }),
+        /Deployment catalog: DATABASE_URL=postgres.tourmesh.svc.cluster.local:5433: Service postgres has no port 5433/,
       );
     });
   }

@@ -8,10 +8,11 @@
  * first initialises its volume, and tokens signed before a restart must still verify.
  */
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parseAllDocuments, stringify } from "yaml";
-import type { KubeObject } from "./kustomize.js";
+import { stringify } from "yaml";
+import { type KubeObject, readManifest } from "./kustomize.js";
+import { repoRoot } from "./repo-paths.js";
 
 /** The services with a database of their own (DESIGN.md): each gets a role and a database of its name. */
 export const databaseServices = ["catalog", "booking", "payment", "notification", "review", "identity"];
@@ -19,8 +20,8 @@ export const databaseServices = ["catalog", "booking", "payment", "notification"
 const namespace = "tourmesh";
 const postgresHost = `postgres.${namespace}.svc.cluster.local:5432`;
 
-/** Where the generated Secrets are kept between runs, relative to the repository root. */
-export const secretsFile = join(import.meta.dirname, "..", ".tourmesh", "cluster", "secrets.yaml");
+/** Where the generated Secrets are kept between runs. */
+export const secretsFile = join(repoRoot, ".tourmesh", "cluster", "secrets.yaml");
 
 function secret(name: string, stringData: Record<string, string>): KubeObject {
   return {
@@ -64,22 +65,18 @@ export function generateClusterSecrets(): KubeObject[] {
   ];
 }
 
+/** Objects as one multi-document YAML stream, as `kubectl apply -f` and Tilt's k8s_yaml read it. */
+function yamlStream(objects: KubeObject[]): string {
+  return objects.map((object) => stringify(object)).join("---\n");
+}
+
 /** The Secrets kept in `file`, generating and keeping them there first if it does not exist yet. */
 export function loadOrCreateClusterSecrets(file = secretsFile): KubeObject[] {
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
-    const yaml = generateClusterSecrets()
-      .map((object) => stringify(object))
-      .join("---\n");
-    writeFileSync(file, yaml, { mode: 0o600 });
+    writeFileSync(file, yamlStream(generateClusterSecrets()), { mode: 0o600 });
   }
-  return parseAllDocuments(readFileSync(file, "utf8")).map((document) => document.toJS() as KubeObject);
+  return readManifest(file);
 }
 
-if (import.meta.filename === process.argv[1]) {
-  process.stdout.write(
-    loadOrCreateClusterSecrets()
-      .map((object) => stringify(object))
-      .join("---\n"),
-  );
-}
+if (import.meta.filename === process.argv[1]) process.stdout.write(yamlStream(loadOrCreateClusterSecrets()));

@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { buildBundles, bundleDir, bundleEntry, SHIPPED_ENV } from "../tools/build.js";
-import type { KubeObject } from "./kustomize.js";
+import { buildBundles, bundleDir, bundleEntry, SHIPPED_ENV } from "../../tools/build.js";
 import { overlayNames, renderOverlay } from "./overlays.js";
+import { Manifests } from "./policy.js";
+import { repoRoot, sharedSchemasDir } from "./repo-paths.js";
 
-const repoRoot = join(import.meta.dirname, "..");
 const tiltfile = readFileSync(join(repoRoot, "Tiltfile"), "utf8");
 const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
 
@@ -68,24 +68,8 @@ function tiltConstant(name: string): string | number | string[] {
 
 const services = tiltConstant("SERVICES") as string[];
 const infra = tiltConstant("INFRA") as string[];
-const workloadKinds = new Set(["Deployment", "StatefulSet"]);
-
-function workloads(objects: KubeObject[]): KubeObject[] {
-  return objects.filter((object) => workloadKinds.has(object.kind));
-}
-interface Container {
-  image: string;
-  resources?: { limits?: { memory?: string } };
-}
-function containers(objects: KubeObject[]): Container[] {
-  return workloads(objects).flatMap(
-    (workload) =>
-      (workload.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers,
-  );
-}
-function images(objects: KubeObject[]): string[] {
-  return containers(objects).map((container) => container.image);
-}
+const pods = (overlay: string) => new Manifests(renderOverlay(overlay)).podTemplates();
+const containers = (overlay: string) => pods(overlay).flatMap((pod) => pod.spec.containers);
 
 describe("the Tiltfile", () => {
   it("offers exactly the overlays of mesh/overlays, defaulting to one of them", () => {
@@ -95,13 +79,14 @@ describe("the Tiltfile", () => {
 
   for (const overlay of overlayNames()) {
     it(`${overlay}: builds every tourmesh image the manifests run, and only those`, () => {
-      const ours = new Set(images(renderOverlay(overlay)).filter((image) => image.startsWith("tourmesh/")));
+      const images = containers(overlay).map((container) => container.image);
+      const ours = new Set(images.filter((image) => image.startsWith("tourmesh/")));
       assert.deepEqual([...ours].sort(), services.map((name) => `tourmesh/${name}`).sort());
       assert.match(tiltfile, /for name in SERVICES:\n\s+docker_build\(\n\s+"tourmesh\/" \+ name,/);
     });
 
     it(`${overlay}: has the workloads the Tiltfile configures by name`, () => {
-      const names = new Set(workloads(renderOverlay(overlay)).map((workload) => workload.metadata.name));
+      const names = new Set(pods(overlay).map((pod) => pod.workload.metadata.name));
       for (const name of [...services, ...infra]) assert.ok(names.has(name), `${name} is a workload`);
     });
   }
@@ -160,20 +145,18 @@ describe("the Tiltfile", () => {
 
   for (const overlay of overlayNames()) {
     it(`${overlay}: gives the services more memory under tilt up than the bundles get in the cluster`, () => {
-      const ours = containers(renderOverlay(overlay)).filter((container) =>
-        container.image.startsWith("tourmesh/"),
-      );
+      const ours = containers(overlay).filter((container) => container.image.startsWith("tourmesh/"));
       const devLimit = mebibytes(tiltConstant("DEV_MEMORY_LIMIT") as string);
       for (const container of ours) {
         const limit = container.resources?.limits?.memory;
         assert.ok(limit, `${container.image} has a memory limit for the Tiltfile to raise`);
-        assert.ok(devLimit > mebibytes(limit), `${container.image}: ${devLimit}Mi > ${limit}`);
+        assert.ok(devLimit > mebibytes(String(limit)), `${container.image}: ${devLimit}Mi > ${limit}`);
       }
     });
   }
 
   it("installs the Linkerd whose CRD schemas the manifests are validated against", (t) => {
-    const readme = join(repoRoot, "..", "shared", "schemas", "README.md");
+    const readme = join(sharedSchemasDir, "README.md");
     if (!existsSync(readme)) {
       t.skip("../shared/schemas is absent: the Linkerd version is not compared with the schemas'");
       return;

@@ -3,7 +3,7 @@
  * ports and pass the mesh's default-deny policy, every authorization names real identities, the services'
  * configured peers are the ones allowed to call, route timeouts respect the app's deadlines and retries
  * touch only idempotent methods, and the workloads are hardened. Each check returns the problems it finds,
- * one readable line each; mesh/checks.spec.ts breaks a manifest for every check to prove it can fail.
+ * one readable line each; cross-checks.spec.ts breaks a manifest for every check to prove it can fail.
  */
 import { deadlineSettings, longestAppDeadlineMs } from "./app-deadlines.js";
 import {
@@ -13,10 +13,12 @@ import {
   methodsByService,
   servedContracts,
 } from "./contracts.js";
-import type { KubeObject } from "./kustomize.js";
+import { type KubeObject, nameOf } from "./kustomize.js";
 import {
   type Client,
   type Container,
+  type GrpcRouteMatch,
+  type HttpRouteMatch,
   type LabelSelector,
   Manifests,
   matchesSelector,
@@ -25,10 +27,12 @@ import {
   type PodTemplate,
   parentRefs,
   type Request,
+  routeRules,
+  targetRef,
 } from "./policy.js";
 
 export interface CheckOptions {
-  /** Secrets created outside the manifests (by mesh/cluster-secrets.ts), which workloads may reference. */
+  /** Secrets created outside the manifests (by cluster-secrets.ts), which workloads may reference. */
   externalSecrets: KubeObject[];
   /** Mesh identities from outside the namespace that authorizations may name, e.g. viz's Prometheus. */
   externalIdentities: string[];
@@ -52,8 +56,6 @@ export function checkManifests(objects: KubeObject[], options: CheckOptions): st
   ];
 }
 
-const nameOf = (object: KubeObject) => `${object.kind} ${object.metadata.name}`;
-
 interface ServicePort {
   name?: string;
   port: number;
@@ -66,19 +68,34 @@ function servicePorts(service: KubeObject): ServicePort[] {
 }
 
 function selectedPods(manifests: Manifests, service: KubeObject): PodTemplate[] {
-  const selector = (service.spec as { selector?: Record<string, string> }).selector ?? {};
-  return manifests
-    .podTemplates()
-    .filter((pod) => Object.entries(selector).every(([k, v]) => pod.labels[k] === v));
+  const matchLabels = (service.spec as { selector?: Record<string, string> }).selector ?? {};
+  return manifests.podTemplates().filter((pod) => matchesSelector(pod.labels, { matchLabels }));
+}
+
+/** The Secrets workloads may read: the rendering's own, then those made at deploy time. */
+function readableSecrets(manifests: Manifests, options: CheckOptions): KubeObject[] {
+  return [...manifests.ofKind("Secret"), ...options.externalSecrets];
+}
+
+/** The decoded values of the Secret `name` among `secrets`; undefined when there is none. */
+function secretValues(secrets: KubeObject[], name: string): Record<string, string> | undefined {
+  const secret = secrets.find((candidate) => candidate.metadata.name === name);
+  if (!secret) return undefined;
+  const data = Object.entries((secret.data ?? {}) as Record<string, string>).map(([key, encoded]) => [
+    key,
+    Buffer.from(encoded, "base64").toString(),
+  ]);
+  // The API server merges stringData into data, stringData winning.
+  return { ...Object.fromEntries(data), ...(secret.stringData as Record<string, string> | undefined) };
 }
 
 /** Every name an object refers to exists, with the port or key it needs. */
 export function checkReferences(manifests: Manifests, options: CheckOptions): string[] {
   const problems: string[] = [];
-  const secrets = [...manifests.ofKind("Secret"), ...options.externalSecrets];
+  const secrets = readableSecrets(manifests, options);
   const secretKeys = (name: string) => {
-    const secret = secrets.find((candidate) => candidate.metadata.name === name);
-    return secret ? Object.keys({ ...(secret.data as object), ...(secret.stringData as object) }) : undefined;
+    const values = secretValues(secrets, name);
+    return values && Object.keys(values);
   };
   const configMapKeys = (name: string) => {
     const configMap = manifests.find("ConfigMap", name);
@@ -97,9 +114,7 @@ export function checkReferences(manifests: Manifests, options: CheckOptions): st
           problems.push(`${nameOf(route)}: parent Service ${ref.name} has no port ${ref.port}`);
       } else problems.push(`${nameOf(route)}: parent ${ref.kind} ${ref.name} is not a Service or Server`);
     }
-    for (const rule of (
-      route.spec as { rules?: Array<{ backendRefs?: Array<{ kind?: string; name: string; port?: number }> }> }
-    ).rules ?? []) {
+    for (const rule of routeRules(route)) {
       for (const backend of rule.backendRefs ?? []) {
         const service = manifests.find(backend.kind ?? "Service", backend.name);
         if (!service) problems.push(`${nameOf(route)}: backend ${backend.name} does not exist`);
@@ -113,7 +128,7 @@ export function checkReferences(manifests: Manifests, options: CheckOptions): st
     ...manifests.ofKind("AuthorizationPolicy"),
     ...manifests.ofKind("HTTPLocalRateLimitPolicy"),
   ]) {
-    const target = (policy.spec as { targetRef: { kind: string; name: string } }).targetRef;
+    const target = targetRef(policy);
     const exists =
       target.kind === "Namespace"
         ? target.name === manifests.namespace
@@ -295,7 +310,7 @@ export function checkZeroTrust(manifests: Manifests, options: CheckOptions): str
   for (const policy of manifests.ofKind("AuthorizationPolicy")) {
     const authentications = manifests.authenticationsOf(policy);
     if (!authentications.every(({ kind }) => kind === "NetworkAuthentication")) continue;
-    const target = (policy.spec as { targetRef: { kind: string; name: string } }).targetRef;
+    const target = targetRef(policy);
     const object = manifests.find(target.kind, target.name);
     const isPublicServer = target.kind === "Server" && options.publicServers.includes(target.name);
     if (!isPublicServer && !(object && isProbeRoute(manifests, object)))
@@ -321,16 +336,14 @@ export function checkZeroTrust(manifests: Manifests, options: CheckOptions): str
 
 /** An inbound route that only carries probes: gRPC health checks, or the proxy's own probe paths. */
 function isProbeRoute(manifests: Manifests, route: KubeObject): boolean {
-  const matches = ((route.spec as { rules?: Array<{ matches?: unknown[] }> }).rules ?? []).flatMap(
-    (rule) => rule.matches ?? [{}],
-  );
-  if (matches.length === 0) return false;
+  const rules = routeRules(route);
+  // A rule without matches, or with an empty list of them, carries every call (as routeMatches has it).
+  if (rules.length === 0 || rules.some((rule) => !rule.matches?.length)) return false;
+  const matches = rules.flatMap((rule) => rule.matches ?? []);
   if (route.kind === "GRPCRoute")
-    return (matches as Array<{ method?: { service?: string } }>).every(
-      (m) => m.method?.service === healthService,
-    );
+    return (matches as GrpcRouteMatch[]).every((m) => m.method?.service === healthService);
   if (route.kind === "HTTPRoute")
-    return (matches as Array<{ path?: { type?: string; value?: string } }>).every(
+    return (matches as HttpRouteMatch[]).every(
       (m) => m.path?.type === "Exact" && manifests.injection.proxyProbePaths.includes(m.path.value ?? ""),
     );
   return false;
@@ -343,14 +356,6 @@ export function resolvedEnv(
   secrets: KubeObject[],
 ): Map<string, string> {
   const values = new Map<string, string>();
-  const secretValue = (name: string, key: string) => {
-    const secret = secrets.find((candidate) => candidate.metadata.name === name);
-    const encoded = (secret?.data as Record<string, string> | undefined)?.[key];
-    return (
-      (secret?.stringData as Record<string, string> | undefined)?.[key] ??
-      (encoded === undefined ? undefined : Buffer.from(encoded, "base64").toString())
-    );
-  };
   for (const source of container.envFrom ?? []) {
     if (!source.configMapRef) continue;
     const data = (manifests.find("ConfigMap", source.configMapRef.name)?.data ?? {}) as Record<
@@ -361,7 +366,7 @@ export function resolvedEnv(
   }
   for (const variable of container.env ?? []) {
     const secretRef = variable.valueFrom?.secretKeyRef;
-    const value = variable.value ?? (secretRef ? secretValue(secretRef.name, secretRef.key) : undefined);
+    const value = variable.value ?? (secretRef && secretValues(secrets, secretRef.name)?.[secretRef.key]);
     if (value !== undefined) values.set(variable.name, value);
   }
   return values;
@@ -374,7 +379,7 @@ export function resolvedEnv(
  */
 export function checkPeerWiring(manifests: Manifests, options: CheckOptions): string[] {
   const problems: string[] = [];
-  const secrets = [...manifests.ofKind("Secret"), ...options.externalSecrets];
+  const secrets = readableSecrets(manifests, options);
   for (const pod of manifests.podTemplates()) {
     const caller: Client = {
       identity: meshIdentity(pod.spec.serviceAccountName ?? "default", manifests.namespace),
@@ -482,9 +487,7 @@ export function checkOutboundRoutes(manifests: Manifests): string[] {
     ];
     const carried: ContractMethod[] = [];
     let catchAll = false;
-    for (const rule of (
-      route.spec as { rules?: Array<{ matches?: Array<{ method?: { service?: string; method?: string } }> }> }
-    ).rules ?? []) {
+    for (const rule of routeRules<GrpcRouteMatch>(route)) {
       if (!rule.matches?.length) {
         catchAll = true;
         carried.push(...allMethods);
@@ -540,9 +543,7 @@ export function checkOutboundRoutes(manifests: Manifests): string[] {
     .ofKind("GRPCRoute")
     .filter((r) => parentRefs(r).some((ref) => ref.kind === "Server"))) {
     if (manifests.policiesOn(route).length === 0) continue;
-    for (const rule of (
-      route.spec as { rules?: Array<{ matches?: Array<{ method?: { service?: string; method?: string } }> }> }
-    ).rules ?? []) {
+    for (const rule of routeRules<GrpcRouteMatch>(route)) {
       for (const { method: match } of rule.matches ?? []) {
         for (const method of methods.get(match?.service ?? "") ?? []) {
           if (match?.method !== undefined && match.method !== method.method) continue;
@@ -568,10 +569,7 @@ export function trafficSplits(
         object.kind === "GRPCRoute" && object.metadata.labels?.["tourmesh.io/traffic-split"] === split,
     )
     .flatMap((route) =>
-      (
-        (route.spec as { rules?: Array<{ backendRefs?: Array<{ name: string; weight?: number }> }> }).rules ??
-        []
-      ).map((rule) => ({
+      routeRules(route).map((rule) => ({
         route: route.metadata.name,
         // A backendRef without a weight has weight 1 (Gateway API).
         weights: Object.fromEntries(
@@ -589,7 +587,7 @@ export function authorizationTable(objects: KubeObject[]): Record<string, string
   const manifests = new Manifests(objects);
   const table: Record<string, string[]> = {};
   for (const policy of manifests.ofKind("AuthorizationPolicy")) {
-    const target = (policy.spec as { targetRef: { kind: string; name: string } }).targetRef;
+    const target = targetRef(policy);
     const key = `${target.kind}/${target.name}`;
     const entries = new Set(table[key] ?? []);
     for (const { kind, name, object } of manifests.authenticationsOf(policy)) {
@@ -613,7 +611,7 @@ export function authorizationTable(objects: KubeObject[]): Record<string, string
  */
 export function checkWorkloads(manifests: Manifests, options: CheckOptions): string[] {
   const problems: string[] = [];
-  const secrets = [...manifests.ofKind("Secret"), ...options.externalSecrets];
+  const secrets = readableSecrets(manifests, options);
   for (const pod of manifests.podTemplates()) {
     const podNonRoot = pod.spec.securityContext?.runAsNonRoot === true;
     for (const container of pod.spec.containers) {
@@ -649,7 +647,7 @@ export function checkWorkloads(manifests: Manifests, options: CheckOptions): str
         const valueMs = Number(env.get(setting) ?? 0);
         if (valueMs > limitMs)
           problems.push(
-            `${where}: ${setting}=${valueMs} exceeds the ${limitMs} ms the route timeouts assume (mesh/app-deadlines.ts)`,
+            `${where}: ${setting}=${valueMs} exceeds the ${limitMs} ms the route timeouts assume (mesh/checks/app-deadlines.ts)`,
           );
       }
       for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"] as const) {

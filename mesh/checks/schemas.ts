@@ -5,10 +5,10 @@
  *
  * CRD schemas are checked the way the API server's strict field validation would: an unknown field is an
  * error wherever the schema does not preserve unknown fields. kubernetes-models' own validators let unknown
- * fields through; mesh/checks.ts checks the fields that matter (probes, resources, security context) itself.
+ * fields through; cross-checks.ts checks the fields that matter (probes, resources, security context) itself.
  * CEL rules (x-kubernetes-validations) are not evaluated.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { GRPCRoute } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/GRPCRoute";
 import { HTTPRoute } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute";
@@ -22,11 +22,11 @@ import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
-import { parseAllDocuments } from "yaml";
-import type { KubeObject } from "./kustomize.js";
+import { type KubeObject, readManifest } from "./kustomize.js";
+import { sharedSchemasDir } from "./repo-paths.js";
 
-/** Where the Linkerd CRD schemas are, relative to the repository root (absent outside this workspace). */
-export const linkerdCrdsDir = join(import.meta.dirname, "..", "..", "shared", "schemas", "linkerd-crds");
+/** Where the Linkerd CRD schemas are (absent outside this workspace). */
+export const linkerdCrdsDir = join(sharedSchemasDir, "linkerd-crds");
 
 function modelValidator<Data>(Model: new (data: Data) => { validate(): void }) {
   return (object: KubeObject) => new Model(object as unknown as Data).validate();
@@ -85,9 +85,9 @@ export class CrdValidators {
         !enabled || Number.isInteger(data) || typeof data === "string",
     });
     for (const file of readdirSync(dir).filter((name) => name.endsWith(".yaml"))) {
-      for (const document of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
-        const crd = document.toJS() as CustomResourceDefinition | null;
-        if (crd?.kind !== "CustomResourceDefinition") continue;
+      for (const object of readManifest(join(dir, file))) {
+        if (object.kind !== "CustomResourceDefinition") continue;
+        const crd = object as CustomResourceDefinition;
         for (const version of crd.spec.versions.filter((candidate) => candidate.served)) {
           this.schemas.set(
             `${crd.spec.group}/${version.name}/${crd.spec.names.kind}`,
@@ -141,8 +141,7 @@ interface JsonSchema {
   [keyword: string]: unknown;
 }
 
-interface CustomResourceDefinition {
-  kind: string;
+interface CustomResourceDefinition extends KubeObject {
   spec: {
     group: string;
     names: { kind: string };

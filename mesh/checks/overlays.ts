@@ -1,12 +1,11 @@
 /** The deployable overlays of mesh/, rendered, and what the checks must know beyond the manifests. */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { CheckOptions } from "./checks.js";
 import { generateClusterSecrets } from "./cluster-secrets.js";
+import type { CheckOptions } from "./cross-checks.js";
 import { type KubeObject, renderKustomization } from "./kustomize.js";
 import { meshIdentity } from "./policy.js";
-
-export const overlaysDir = join(import.meta.dirname, "overlays");
+import { overlaysDir } from "./repo-paths.js";
 
 /** Every folder of mesh/overlays, e.g. canary-90-10. */
 export function overlayNames(): string[] {

@@ -4,7 +4,7 @@
  * payment, Postgres and NATS all worked, over mTLS, within the authorizations) and finds the notification.
  * It speaks the Connect protocol with JSON, as a browser would. Exits 1 at the first failure.
  *
- *   TOURMESH_GATEWAY_URL=http://localhost:8080 npx tsx mesh/cluster-e2e.ts
+ *   TOURMESH_GATEWAY_URL=http://localhost:8080 npx tsx mesh/checks/cluster-e2e.ts
  */
 import { randomUUID } from "node:crypto";
 

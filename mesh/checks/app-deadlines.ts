@@ -5,7 +5,7 @@
  *
  * These numbers must match the defaults in services/platform (DEFAULT_DEADLINE_MS, the client's default
  * timeout and deadline margin), services/gateway (GATEWAY_DEFAULT_DEADLINE_MS, GATEWAY_MAX_DEADLINE_MS) and
- * services/booking (BOOKING_CHARGE_TIMEOUT_MS). mesh/checks.ts checks every outbound route's
+ * services/booking (BOOKING_CHARGE_TIMEOUT_MS). cross-checks.ts checks every outbound route's
  * `timeout.linkerd.io/request` against them.
  */
 export const appDeadlines = {
@@ -26,7 +26,7 @@ export const appDeadlines = {
 /**
  * The settings that carry these deadlines into the services (each service reads the ones it knows). A
  * manifest may set them lower than the numbers above, never higher: the route timeouts are derived from
- * the numbers above. mesh/checks.ts enforces that.
+ * the numbers above. cross-checks.ts enforces that.
  */
 export const deadlineSettings: Readonly<Record<string, number>> = {
   GATEWAY_DEFAULT_DEADLINE_MS: appDeadlines.gatewayDefaultMs,

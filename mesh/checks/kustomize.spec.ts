@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { parseAllDocuments } from "yaml";
-import { type KubeObject, objectId, renderKustomization } from "./kustomize.js";
-import { overlayNames, overlaysDir } from "./overlays.js";
+import { type KubeObject, objectId, parseManifests, renderKustomization } from "./kustomize.js";
+import { overlayNames } from "./overlays.js";
+import { overlaysDir } from "./repo-paths.js";
 
 const root = mkdtempSync(join(tmpdir(), "tourmesh-kustomize-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -56,7 +56,7 @@ function assertSameAsKubectl(dir: string): void {
   const rendered = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
   assert.equal(rendered.status, 0, rendered.stderr);
   const byId = (objects: KubeObject[]) => new Map(objects.map((object) => [objectId(object), object]));
-  const theirs = byId(parseAllDocuments(rendered.stdout).map((document) => document.toJS() as KubeObject));
+  const theirs = byId(parseManifests(rendered.stdout, "kubectl kustomize"));
   const ours = byId(renderKustomization(dir));
   assert.deepEqual([...ours.keys()].sort(), [...theirs.keys()].sort());
   for (const [id, object] of ours) assert.deepEqual(object, theirs.get(id), id);

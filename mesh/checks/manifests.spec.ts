@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { authorizationTable, checkManifests, trafficSplits } from "./checks.js";
-import type { KubeObject } from "./kustomize.js";
+import { authorizationTable, checkManifests, trafficSplits } from "./cross-checks.js";
+import { nameOf } from "./kustomize.js";
 import { clusterCheckOptions, overlayNames, renderOverlay } from "./overlays.js";
 import { linkerdCrdsDir, loadLinkerdCrdValidators, validateWithCrds, validateWithModels } from "./schemas.js";
 
 const crdValidators = loadLinkerdCrdValidators();
 const overlays = new Map(overlayNames().map((name) => [name, renderOverlay(name)]));
-const describeObject = (object: KubeObject) => `${object.kind} ${object.metadata.name}`;
 
 const canaryOverlay = /^canary-(\d+)-(\d+)$/;
 const faultOverlay = /^payment-faults-(\d+)$/;
@@ -23,7 +22,7 @@ describe("every overlay", () => {
     describe(name, () => {
       it("validates against kubernetes-models and @kubernetes-models/gateway-api", () => {
         const problems = objects.flatMap((object) =>
-          (validateWithModels(object) ?? []).map((problem) => `${describeObject(object)}: ${problem}`),
+          (validateWithModels(object) ?? []).map((problem) => `${nameOf(object)}: ${problem}`),
         );
         assert.deepEqual(problems, []);
       });
@@ -34,15 +33,13 @@ describe("every overlay", () => {
           return;
         }
         const problems = objects.flatMap((object) =>
-          (validateWithCrds(object, crdValidators) ?? []).map(
-            (problem) => `${describeObject(object)}: ${problem}`,
-          ),
+          (validateWithCrds(object, crdValidators) ?? []).map((problem) => `${nameOf(object)}: ${problem}`),
         );
         assert.deepEqual(problems, []);
         const unknown = objects.filter(
           (object) => !validateWithModels(object) && !validateWithCrds(object, crdValidators),
         );
-        assert.deepEqual(unknown.map(describeObject), [], "every object has a schema");
+        assert.deepEqual(unknown.map(nameOf), [], "every object has a schema");
       });
 
       it("passes the cross-checks", () => {

@@ -6,7 +6,7 @@
  * No kustomize or kubectl binary can be installed from npm or Debian's packages (Debian's kubectl is 1.20,
  * with kustomize 2), so the tests render overlays with this. Anything outside the subset throws instead of
  * rendering something kustomize would not: a kustomization cannot silently use a feature this gets wrong.
- * Where a kubectl is on PATH, mesh/kustomize.spec.ts checks that both render every overlay identically.
+ * Where a kubectl is on PATH, kustomize.spec.ts checks that both render every overlay identically.
  * Unlike kustomize, a patch whose target matches nothing is an error (it is always a mistake here).
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -43,6 +43,9 @@ interface JsonPatchOperation {
 const supportedFields = new Set(["apiVersion", "kind", "resources", "patches"]);
 const supportedTargetFields = new Set(["group", "version", "kind", "name", "labelSelector"]);
 const supportedOperations = new Set(["add", "remove", "replace"]);
+
+/** How messages name an object: its kind and name. */
+export const nameOf = (object: KubeObject) => `${object.kind} ${object.metadata.name}`;
 
 /** The object's identity in a rendering: no two resources may share it. */
 export function objectId(object: KubeObject): string {
@@ -93,13 +96,18 @@ export function renderKustomization(dir: string): KubeObject[] {
   return objects;
 }
 
-/** Every document of a YAML manifest file (empty documents are skipped, as kustomize does). */
-export function readManifest(path: string): KubeObject[] {
-  return parseAllDocuments(readFileSync(path, "utf8")).flatMap((document) => {
-    if (document.errors.length > 0) throw new Error(`${path}: ${document.errors[0]?.message}`);
+/** Every document of a YAML stream read from `source` (empty documents are skipped, as kustomize does). */
+export function parseManifests(yaml: string, source: string): KubeObject[] {
+  return parseAllDocuments(yaml).flatMap((document) => {
+    if (document.errors.length > 0) throw new Error(`${source}: ${document.errors[0]?.message}`);
     const object = document.toJS() as KubeObject | null;
     return object === null ? [] : [object];
   });
+}
+
+/** Every document of a YAML manifest file. */
+export function readManifest(path: string): KubeObject[] {
+  return parseManifests(readFileSync(path, "utf8"), path);
 }
 
 function matchesTarget(object: KubeObject, target: PatchTarget, where: string): boolean {

@@ -187,7 +187,7 @@ export class Manifests {
   /** The AuthorizationPolicies that target `target` directly. */
   policiesOn(target: KubeObject): KubeObject[] {
     return this.ofKind("AuthorizationPolicy").filter((policy) => {
-      const ref = (policy.spec as { targetRef: { kind: string; name: string } }).targetRef;
+      const ref = targetRef(policy);
       return ref.kind === target.kind && ref.name === target.metadata.name;
     });
   }
@@ -251,6 +251,11 @@ export function parentRefs(
   }>;
 }
 
+/** What an AuthorizationPolicy or an HTTPLocalRateLimitPolicy applies to. */
+export function targetRef(policy: KubeObject): { kind: string; name: string } {
+  return (policy.spec as { targetRef: { kind: string; name: string } }).targetRef;
+}
+
 export function meshTlsIdentities(authentication: KubeObject | undefined): string[] {
   const spec = authentication?.spec as
     | { identities?: string[]; identityRefs?: Array<{ kind: string; name: string; namespace?: string }> }
@@ -269,25 +274,41 @@ function identityMatches(pattern: string, identity: string): boolean {
   return pattern === identity;
 }
 
-interface GrpcRouteMatch {
+export interface GrpcRouteMatch {
   method?: { type?: string; service?: string; method?: string };
 }
-interface HttpRouteMatch {
+export interface HttpRouteMatch {
   path?: { type?: string; value?: string };
   method?: string;
+}
+export interface BackendRef {
+  kind?: string;
+  name: string;
+  port?: number;
+  /** Gateway API: 1 when absent. */
+  weight?: number;
+}
+/** A rule of a GRPCRoute (its matches are GrpcRouteMatch) or of an HTTPRoute (HttpRouteMatch). */
+export interface RouteRule<Match extends GrpcRouteMatch | HttpRouteMatch = GrpcRouteMatch | HttpRouteMatch> {
+  matches?: Match[];
+  backendRefs?: BackendRef[];
+}
+
+/** The rules of a route; name the kind of match for a route whose kind is known. */
+export function routeRules<Match extends GrpcRouteMatch | HttpRouteMatch = GrpcRouteMatch | HttpRouteMatch>(
+  route: KubeObject,
+): RouteRule<Match>[] {
+  return (route.spec as { rules?: RouteRule<Match>[] }).rules ?? [];
 }
 
 /** Whether a request matches any rule of an inbound route (a rule without matches matches everything). */
 export function routeMatches(route: KubeObject, request: Request): boolean {
-  const rules = ((route.spec as { rules?: Array<{ matches?: unknown[] }> }).rules ?? []) as Array<{
-    matches?: unknown[];
-  }>;
   if (route.kind === "GRPCRoute") {
     if (request.protocol !== "grpc") return false;
-    return rules.some(
+    return routeRules<GrpcRouteMatch>(route).some(
       (rule) =>
         !rule.matches?.length ||
-        (rule.matches as GrpcRouteMatch[]).some(
+        rule.matches.some(
           ({ method }) =>
             (method?.type ?? "Exact") === "Exact" &&
             (method?.service === undefined || method.service === request.service) &&
@@ -296,10 +317,10 @@ export function routeMatches(route: KubeObject, request: Request): boolean {
     );
   }
   if (request.protocol !== "http") return false;
-  return rules.some(
+  return routeRules<HttpRouteMatch>(route).some(
     (rule) =>
       !rule.matches?.length ||
-      (rule.matches as HttpRouteMatch[]).some(({ path, method }) => {
+      rule.matches.some(({ path, method }) => {
         const value = path?.value ?? "/";
         const pathHolds =
           (path?.type ?? "PathPrefix") === "Exact"
