@@ -52,8 +52,9 @@ export interface SagaOptions {
 
 /**
  * Bookings whose recorded charge is remembered. Payment's PaymentSucceeded mostly arrives within milliseconds
- * of the charge's answer, and a late one (NATS was down) costs one read of the booking: 4,096 cover 25 s at
- * the 164 bookings/s measured here. Each costs about 230 bytes of heap (measured: 20,000 held 4.3 MB).
+ * of the charge's answer, so a few thousand cover many seconds of bookings at the rates one process serves;
+ * a later one (NATS was down) costs one read of the booking. Each entry holds a few hundred bytes of heap,
+ * so the bound keeps the memory to about a megabyte.
  */
 const RECORDED_CHARGES_KEPT = 4_096;
 

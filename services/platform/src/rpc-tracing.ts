@@ -16,8 +16,8 @@ import {
  * A span for every gRPC call the platform serves or makes, with the W3C trace context carried in the call's
  * metadata (`traceparent`, `tracestate`), following the OpenTelemetry RPC conventions. Written here, on the
  * platform's own server and client, rather than by @opentelemetry/instrumentation-grpc, which patches
- * grpc-js at require time: that cost about 60 µs of server CPU per call here (docs/benchmarks.md), and
- * needed a require hook that bundling had to work around.
+ * grpc-js at require time: that costs more server CPU per call than these spans, and needs a require hook
+ * that bundling would have to work around.
  */
 const tracer = trace.getTracer("tourmesh-grpc");
 

@@ -352,12 +352,12 @@ export class OutboxRelay {
 
   /**
    * Vacuums the outbox, at most every `vacuumIntervalMs` and only after a round that published rows (whose
-   * marks come with the next round's read), on a connection of its own so that publishing goes on meanwhile. A published mark leaves the row's old version behind, and
-   * with it an entry in the queue's index (`outbox_unpublished`) that only a vacuum takes away: until then
-   * every round's read walks past all of them. On a server with autovacuum off, the relay's read took 0.9 ms
-   * of Postgres time 50 s into the booking benchmark and 5.2 ms three minutes later; autovacuum, where it
-   * runs, waits for a fifth of the table to be dead. SKIP_LOCKED leaves a vacuum already running alone; a
-   * role that does not own the table gets a warning from Postgres and vacuums nothing.
+   * marks come with the next round's read), on a connection of its own so that publishing goes on meanwhile.
+   * A published mark leaves the row's old version behind, and with it an entry in the queue's index
+   * (`outbox_unpublished`) that only a vacuum takes away: until then every round's read walks past all of
+   * them, so the read slows for as long as the relay runs unvacuumed. Autovacuum, where it runs at all, waits
+   * for a fifth of the table to be dead. SKIP_LOCKED leaves a vacuum already running alone; a role that does
+   * not own the table gets a warning from Postgres and vacuums nothing.
    */
   private vacuumWhenDue(): void {
     if (this.vacuuming || Date.now() - this.lastVacuum < this.options.vacuumIntervalMs) return;
