@@ -10,12 +10,13 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { services } from "@tourmesh/stack/topology";
 import { stringify } from "yaml";
 import { type KubeObject, readManifest } from "./kustomize.js";
 import { repoRoot } from "./repo-paths.js";
 
-/** The services with a database of their own (DESIGN.md): each gets a role and a database of its name. */
-export const databaseServices = ["catalog", "booking", "payment", "notification", "review", "identity"];
+/** The services with a database of their own (the topology): each gets a role and a database of its name. */
+export const databaseServices = services.flatMap((service) => (service.database ? [service.name] : []));
 
 const namespace = "tourmesh";
 const postgresHost = `postgres.${namespace}.svc.cluster.local:5432`;

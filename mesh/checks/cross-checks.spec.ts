@@ -339,7 +339,7 @@ describe("the cross-checks", () => {
       (o) => {
         find(o, "ConfigMap", "identity-config").data.SEED_DEMO_USERS = "true";
       },
-      /seeds demo users/,
+      /sets SEED_DEMO_USERS, a local-only setting/,
     ],
     [
       "an unpinned third-party image",

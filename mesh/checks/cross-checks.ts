@@ -5,6 +5,7 @@
  * touch only idempotent methods, and the workloads are hardened. Each check returns the problems it finds,
  * one readable line each; cross-checks.spec.ts breaks a manifest for every check to prove it can fail.
  */
+import { services } from "@tourmesh/stack/topology";
 import { deadlineSettings, longestAppDeadlineMs } from "./app-deadlines.js";
 import {
   type ContractMethod,
@@ -30,6 +31,9 @@ import {
   routeRules,
   targetRef,
 } from "./policy.js";
+
+/** Settings the topology gives only the local stack (e.g. seeding the demo users): never set in the cluster. */
+const localOnlySettings = new Set(services.flatMap((service) => Object.keys(service.localOnly)));
 
 export interface CheckOptions {
   /** Secrets created outside the manifests (by cluster-secrets.ts), which workloads may reference. */
@@ -661,17 +665,17 @@ export function checkWorkloads(manifests: Manifests, options: CheckOptions): str
           !variable.valueFrom?.secretKeyRef
         )
           problems.push(`${nameOf(pod.workload)}: ${variable.name} must come from a Secret`);
-        if (variable.name === "SEED_DEMO_USERS" && variable.value === "true")
-          problems.push(`${nameOf(pod.workload)}: seeds demo users`);
+        if (localOnlySettings.has(variable.name))
+          problems.push(`${nameOf(pod.workload)}: sets ${variable.name}, a local-only setting`);
       }
     }
   }
   for (const configMap of manifests.ofKind("ConfigMap")) {
-    for (const [key, value] of Object.entries((configMap.data ?? {}) as Record<string, string>)) {
+    for (const key of Object.keys((configMap.data ?? {}) as Record<string, string>)) {
       if (sensitiveVariables.some((pattern) => pattern.test(key)))
         problems.push(`${nameOf(configMap)}: ${key} belongs in a Secret`);
-      if (key === "SEED_DEMO_USERS" && value === "true")
-        problems.push(`${nameOf(configMap)}: seeds demo users`);
+      if (localOnlySettings.has(key))
+        problems.push(`${nameOf(configMap)}: sets ${key}, a local-only setting`);
     }
   }
   for (const service of manifests.ofKind("Service")) {

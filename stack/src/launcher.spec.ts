@@ -14,7 +14,6 @@ async function fake(env: Record<string, string>, options: Partial<LaunchOptions>
     port: await freePort(),
     metricsPort: await freePort(),
     env,
-    readyTimeoutMs: 15_000,
     ...options,
   });
 }

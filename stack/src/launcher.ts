@@ -62,7 +62,7 @@ export interface ServiceProcess {
   stderrTail(): string;
   /** Times it was restarted. */
   restarts(): number;
-  /** Resolves once the current process serves (after a restart, once the new one does). */
+  /** Resolves once the current process serves; from a death on, once the restarted one does. */
   ready(): Promise<void>;
   /** Stops restarting it, sends `signal` (SIGTERM: it drains) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -126,17 +126,23 @@ export async function launchService(options: LaunchOptions): Promise<ServiceProc
     const serving = waitUntilServing(child, exited, port, readyTimeoutMs, name, () => stderr);
     serving.catch(() => undefined);
 
-    void exited.then(async () => {
+    void exited.then(() => {
       if (stopping || !options.restart) return;
       const delay = RESTART_DELAYS_MS[Math.min(restarts, RESTART_DELAYS_MS.length - 1)] ?? 10_000;
       restarts++;
-      await sleep(delay);
-      if (!stopping) current = spawnOnce();
+      // From the exit on, ready() waits for the next process to serve.
+      ready = sleep(delay).then(() => {
+        if (stopping) throw new Error(`${name} was stopped before its restart`);
+        current = spawnOnce();
+        return current.serving;
+      });
+      ready.catch(() => undefined);
     });
     return { child, serving, exited };
   };
 
   let current = spawnOnce();
+  let ready = current.serving;
   const first = current;
   try {
     await first.serving;
@@ -157,7 +163,7 @@ export async function launchService(options: LaunchOptions): Promise<ServiceProc
     errorLines: () => errors,
     stderrTail: () => stderr,
     restarts: () => restarts,
-    ready: () => current.serving,
+    ready: () => ready,
     async stop(signal = "SIGTERM") {
       stopping = true;
       const { child, exited } = current;
