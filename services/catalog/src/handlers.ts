@@ -7,6 +7,8 @@ import {
   type TourSchema,
 } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { pageTokenCodec, type ServiceHandlers } from "@tourmesh/platform";
+import type { CachedTours } from "./cached-tours.js";
+import { invalidationsForSeats } from "./tour-cache.js";
 import type { TourStore } from "./tour-store.js";
 import {
   checkListTours,
@@ -37,18 +39,24 @@ function toProtoReservation(reservation: Reservation) {
   return { ...reservation, status: reservationStatus[reservation.status] };
 }
 
-/** CatalogService over gRPC: checks each request, asks the store, and shapes the answer. */
-export function catalogHandlers(store: TourStore): ServiceHandlers<typeof CatalogService> {
+/**
+ * CatalogService over gRPC: checks each request, asks the store (reads through the cache), and shapes the
+ * answer. A change is invalidated in the cache before its answer returns, so its caller reads its own write.
+ */
+export function catalogHandlers(
+  store: TourStore,
+  tours: CachedTours,
+): ServiceHandlers<typeof CatalogService> {
   return {
     async listTours(request) {
       const { filter, pageSize } = checkListTours(request);
       const after = pageTokens.decode(request.pageToken, filter);
-      const { tours, more } = await store.listTours(filter, after, pageSize);
-      const last = tours.at(-1);
+      const page = await tours.listTours(filter, after, pageSize);
+      const last = page.tours.at(-1);
       return {
-        tours: tours.map(toProtoTour),
+        tours: page.tours.map(toProtoTour),
         nextPageToken:
-          more && last
+          page.more && last
             ? pageTokens.encode({ startTime: last.startTime.toISOString(), tourId: last.tourId }, filter)
             : "",
       };
@@ -56,18 +64,26 @@ export function catalogHandlers(store: TourStore): ServiceHandlers<typeof Catalo
 
     async getTour(request) {
       checkTourId(request.tourId);
-      return { tour: toProtoTour(await store.getTour(request.tourId)) };
+      return { tour: toProtoTour(await tours.getTour(request.tourId)) };
     },
 
     async reserveSeats(request) {
       checkReserveSeats(request);
       const { reservation, seatsAvailable } = await store.reserveSeats(request);
+      await tours.invalidate(
+        invalidationsForSeats(request.tourId, seatsAvailable + request.seats, seatsAvailable),
+      );
       return { reservation: toProtoReservation(reservation), seatsAvailable };
     },
 
     async releaseSeats(request) {
       checkReleaseSeats(request);
-      return { reservation: toProtoReservation(await store.releaseSeats(request.reservationId)) };
+      const { reservation, seatsAvailable } = await store.releaseSeats(request.reservationId);
+      if (seatsAvailable !== undefined)
+        await tours.invalidate(
+          invalidationsForSeats(reservation.tourId, seatsAvailable - reservation.seats, seatsAvailable),
+        );
+      return { reservation: toProtoReservation(reservation) };
     },
   };
 }

@@ -67,17 +67,31 @@ const SEATS_CHECK = "tours_seats_within_capacity";
 
 const tourNotFound = (tourId: string) => new NotFoundError(`tour ${tourId} does not exist`, "tour_id");
 
-/** The catalog's tables: tours and the seat reservations held on them. */
+/**
+ * Where a read goes: "primary", or "replica" for a read that may be a little stale (the read replica's pool
+ * when one is configured, else the primary's).
+ */
+export type ReadSource = "primary" | "replica";
+
+/** The catalog's tables: tours and the seat reservations held on them. Writes always go to the primary. */
 export class TourStore {
-  constructor(private readonly db: Pool) {}
+  constructor(
+    private readonly db: Pool,
+    private readonly replica: Pool = db,
+  ) {}
+
+  private pool(source: ReadSource): Pool {
+    return source === "primary" ? this.db : this.replica;
+  }
 
   /** One page of tours after `after`, plus whether another page follows. */
   async listTours(
     filter: TourFilter,
     after: TourPosition | undefined,
     pageSize: number,
+    source: ReadSource,
   ): Promise<{ tours: Tour[]; more: boolean }> {
-    const { rows } = await this.db.query<TourRow>(
+    const { rows } = await this.pool(source).query<TourRow>(
       `SELECT ${tourColumns} FROM tours
         WHERE ($1 = '' OR lower(destination) = $1)
           AND (NOT $2 OR seats_available > 0)
@@ -89,15 +103,14 @@ export class TourStore {
     return { tours: rows.slice(0, pageSize).map(toTour), more: rows.length > pageSize };
   }
 
-  async getTour(tourId: string): Promise<Tour> {
-    const { rows } = await this.db.query<TourRow>({
+  async findTour(tourId: string, source: ReadSource): Promise<Tour | undefined> {
+    const { rows } = await this.pool(source).query<TourRow>({
       name: "get-tour",
       text: `SELECT ${tourColumns} FROM tours WHERE tour_id = $1`,
       values: [tourId],
     });
     const row = rows[0];
-    if (!row) throw tourNotFound(tourId);
-    return toTour(row);
+    return row && toTour(row);
   }
 
   /**
@@ -167,9 +180,14 @@ export class TourStore {
     return { reservation, seatsAvailable: row.seats_available };
   }
 
-  /** Gives a reservation's seats back once, in one statement; releasing it again returns it unchanged. */
-  async releaseSeats(reservationId: string): Promise<Reservation> {
-    const released = await this.db.query<ReservationRow>(
+  /**
+   * Gives a reservation's seats back once, in one statement; releasing it again returns it unchanged.
+   * `seatsAvailable` is the tour's count after this release, undefined when this call released nothing.
+   */
+  async releaseSeats(
+    reservationId: string,
+  ): Promise<{ reservation: Reservation; seatsAvailable: number | undefined }> {
+    const released = await this.db.query<ReservationRow & { seats_available: number }>(
       `WITH released AS (
          UPDATE reservations SET status = 'released', released_at = now()
           WHERE reservation_id = $1 AND status = 'held'
@@ -177,20 +195,22 @@ export class TourStore {
        ), tour AS (
          UPDATE tours SET seats_available = tours.seats_available + released.seats
            FROM released WHERE tours.tour_id = released.tour_id
+         RETURNING tours.seats_available
        )
-       SELECT * FROM released`,
+       SELECT released.*, tour.seats_available FROM released, tour`,
       [reservationId],
     );
-    const row =
-      released.rows[0] ??
-      (
-        await this.db.query<ReservationRow>(
-          "SELECT reservation_id, tour_id, seats, status FROM reservations WHERE reservation_id = $1",
-          [reservationId],
-        )
-      ).rows[0];
+    const releasedNow = released.rows[0];
+    if (releasedNow)
+      return { reservation: toReservation(releasedNow), seatsAvailable: releasedNow.seats_available };
+    const row = (
+      await this.db.query<ReservationRow>(
+        "SELECT reservation_id, tour_id, seats, status FROM reservations WHERE reservation_id = $1",
+        [reservationId],
+      )
+    ).rows[0];
     if (!row) throw new NotFoundError(`reservation ${reservationId} does not exist`, "reservation_id");
-    return toReservation(row);
+    return { reservation: toReservation(row), seatsAvailable: undefined };
   }
 
   /**

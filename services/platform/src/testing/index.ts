@@ -1,5 +1,7 @@
 export { type CallFailure, callFailure, rejection } from "./call-failure.js";
 export { freePort } from "./free-port.js";
+export { postgresBinaries, type ReplicatedPostgres, startReplicatedPostgres } from "./postgres-servers.js";
+export { type RedisServer, startRedisServer } from "./redis-server.js";
 export {
   createTestDatabase,
   databaseServerUrl,
