@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createLogger } from "@tourmesh/platform";
+import { type RedisServer, startRedisServer, waitFor } from "@tourmesh/platform/testing";
+import { Registry } from "prom-client";
+import { CacheMetrics } from "./cache-metrics.js";
+import { RedisCache } from "./redis-cache.js";
+
+const TTL_MS = 60_000;
+
+describe("RedisCache", () => {
+  let redis: RedisServer;
+  let cache: RedisCache;
+  let metrics: CacheMetrics;
+
+  before(async () => {
+    redis = await startRedisServer();
+    metrics = new CacheMetrics(new Registry());
+    cache = new RedisCache({
+      url: redis.url,
+      keyPrefix: "spec:",
+      commandTimeoutMs: 200,
+      logger: createLogger("redis-cache-spec", "silent"),
+      metrics,
+    });
+    await waitFor("the cache to be usable", async () => cache.usable);
+  });
+  after(async () => {
+    await cache?.close();
+    await redis?.close();
+  });
+
+  /** Reads `key`; on a miss, fills it with `body` as a caller would after reading the database. */
+  async function readThrough(key: string, tags: string[], body: string) {
+    const read = await cache.read(key);
+    if (read.hit) return read.body;
+    await cache.fill(key, tags, read.since, TTL_MS, body);
+    return undefined;
+  }
+
+  it("misses, stores, then hits", async () => {
+    assert.equal(await readThrough("a", ["t:a"], "A1"), undefined);
+    assert.equal(await readThrough("a", ["t:a"], "ignored"), "A1");
+  });
+
+  it("makes an entry stale when one of its tags is invalidated, and no other", async () => {
+    await readThrough("b", ["t:b", "shared"], "B1");
+    await readThrough("c", ["t:c"], "C1");
+    await cache.invalidate(["t:b"]);
+    assert.equal((await cache.read("b")).hit, false);
+    assert.deepEqual(await cache.read("c"), { hit: true, body: "C1" });
+    await readThrough("b", ["t:b", "shared"], "B2");
+    assert.deepEqual(await cache.read("b"), { hit: true, body: "B2" });
+  });
+
+  it("refuses a fill whose database read began before an invalidation of its tags", async () => {
+    const read = await cache.read("d");
+    assert.equal(read.hit, false);
+    if (read.hit) return;
+    // The database read runs here; a change commits and is invalidated before the fill arrives.
+    await cache.invalidate(["t:d"]);
+    assert.equal(await cache.fill("d", ["t:d"], read.since, TTL_MS, "stale"), false);
+    assert.equal((await cache.read("d")).hit, false);
+  });
+
+  it("after a restart of Redis, stores nothing until flushed, then works again", async () => {
+    const read = await cache.read("e");
+    assert.equal(read.hit, false);
+    if (read.hit) return;
+    await redis.stop("SIGKILL");
+    await waitFor("the cache to notice", async () => !cache.usable);
+    await redis.start();
+    await waitFor("the cache to flush and resume", async () => cache.usable, 20_000);
+    // A fill that began before the restart is refused: its invalidations may have been lost with Redis.
+    assert.equal(await cache.fill("e", ["t:e"], read.since, TTL_MS, "from before"), false);
+    assert.equal(await readThrough("e", ["t:e"], "E1"), undefined);
+    assert.equal(await readThrough("e", ["t:e"], "ignored"), "E1");
+  });
+
+  it("goes out of use while held, and flushes everything before it is used again", async () => {
+    await readThrough("f", ["t:f"], "F1");
+    cache.hold("notifications");
+    assert.equal(cache.usable, false);
+    cache.release("notifications");
+    await waitFor("the cache to flush and resume", async () => cache.usable);
+    assert.equal((await cache.read("f")).hit, false);
+  });
+
+  it("answers a frozen Redis with errors within its command timeout, and resumes after", async () => {
+    await readThrough("g", ["t:g"], "G1");
+    redis.pause();
+    try {
+      const started = performance.now();
+      await assert.rejects(cache.read("g"));
+      assert.ok(performance.now() - started < 1_000);
+      assert.equal(cache.usable, false);
+    } finally {
+      redis.resume();
+    }
+    await waitFor("the cache to flush and resume", async () => cache.usable);
+    assert.equal(await readThrough("g", ["t:g"], "G2"), undefined);
+    assert.equal(await readThrough("g", ["t:g"], "ignored"), "G2");
+  });
+});
