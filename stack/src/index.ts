@@ -19,4 +19,5 @@ export {
   services,
   standardDatabaseServerUrl,
   standardNatsUrl,
+  standardRedisUrl,
 } from "./topology.js";

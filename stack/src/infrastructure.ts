@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { startNatsServer } from "@tourmesh/platform/testing";
+import { postgresBinaries, startNatsServer, startRedisServer } from "@tourmesh/platform/testing";
 import { infrastructure } from "./topology.js";
 
-const { postgres, nats } = infrastructure;
+const { postgres, nats, redis } = infrastructure;
 
 /** True when something accepts TCP connections on host:port. */
 export function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
@@ -39,23 +39,15 @@ function findExecutable(candidates: string[]): string | undefined {
   return candidates.find((candidate) => existsSync(candidate));
 }
 
-/** The binaries of the newest PostgreSQL installed from Debian's packages, if any. */
-function postgresBinaries(): string | undefined {
-  const root = "/usr/lib/postgresql";
-  if (!existsSync(root)) return undefined;
-  const newest = readdirSync(root).sort((a, b) => Number(b) - Number(a))[0];
-  return newest ? join(root, newest, "bin") : undefined;
-}
-
 export interface Infrastructure {
-  /** What was started here (empty when both were already running). */
+  /** What was started here (empty when everything was already running). */
   started: string[];
   stop(): void;
 }
 
 /**
- * Makes sure the topology's PostgreSQL and NATS with JetStream are there: reuses them when
- * reachable, otherwise starts a private one under `.tourmesh/` from the installed server, or says what to install.
+ * Makes sure the topology's PostgreSQL, NATS with JetStream and Redis are there: reuses each when reachable,
+ * otherwise starts a private one under `.tourmesh/` from the installed server, or says what to install.
  */
 export async function ensureInfrastructure(stateDir: string): Promise<Infrastructure> {
   const children: Array<{ name: string; kill(): void }> = [];
@@ -101,6 +93,21 @@ export async function ensureInfrastructure(stateDir: string): Promise<Infrastruc
     const server = await startNatsServer({ port: nats.port, storeDir, binary });
     children.push({ name: "nats", kill: () => void server.stop() });
     started.push(`NATS with JetStream (store in ${storeDir})`);
+  }
+
+  if (!(await reachable(redis.host, redis.port))) {
+    const binary = findExecutable(["/usr/bin/redis-server", "/usr/local/bin/redis-server"]);
+    if (!binary) {
+      throw new Error(
+        `Redis is not running on ${redis.host}:${redis.port} and redis-server is not installed: install it ` +
+          "(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or start yours.",
+      );
+    }
+    const dir = join(stateDir, "redis");
+    mkdirSync(dir, { recursive: true });
+    const server = await startRedisServer({ port: redis.port, dir, binary });
+    children.push({ name: "redis", kill: () => void server.stop() });
+    started.push(`Redis (in ${dir}, nothing persisted)`);
   }
 
   return {

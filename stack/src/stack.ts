@@ -4,6 +4,8 @@
  * every service on the standard ports and databases; tests, the chaos run and the benchmarks run on free ports
  * and fresh databases and event streams, which `stop` removes, so that stacks run side by side.
  */
+
+import { randomBytes } from "node:crypto";
 import {
   createTestDatabase,
   freePort,
@@ -11,6 +13,7 @@ import {
   type TestEventStreams,
   testEventStreams,
 } from "@tourmesh/platform/testing";
+import { Redis } from "ioredis";
 import pg from "pg";
 import {
   type LaunchOptions,
@@ -28,6 +31,7 @@ import {
   serviceSpec,
   standardDatabaseServerUrl,
   standardNatsUrl,
+  standardRedisUrl,
 } from "./topology.js";
 
 export interface StackOptions {
@@ -44,6 +48,11 @@ export interface StackOptions {
   prefix?: string;
   /** NATS to use; default the local one. */
   natsUrl?: string;
+  /**
+   * Redis for the services that cache reads; default the local one. With fresh databases their keys get a
+   * prefix of this stack's own, deleted on stop, so that stacks side by side never read each other's cache.
+   */
+  redisUrl?: string;
   /** "private" (default): event streams of this stack's own, deleted on stop; "standard": the TOURMESH stream. */
   events?: "private" | "standard";
   /** Where services that verify tokens fetch the key set when identity is not run (e.g. a test token issuer). */
@@ -98,6 +107,26 @@ export interface Stack {
   errorLogs(): Array<Record<string, unknown>>;
   /** SIGTERM to every process (they drain), then removes the fresh databases and private streams. */
   stop(): Promise<void>;
+}
+
+/** Deletes every key under `keyPrefix` (a stack's cache entries, markers and clock). */
+async function deleteCacheKeys(redisUrl: string, keyPrefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => undefined);
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: `${keyPrefix}*`, count: 500 }) as AsyncIterable<
+      string[]
+    >) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** The address of a service that is not run: nothing listens on port 1. */
@@ -160,6 +189,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       cleanups.push(() => privateStreams.delete());
     }
     const eventsEnv = streams?.env ?? { NATS_URL: natsUrl };
+    const redisUrl = options.redisUrl ?? standardRedisUrl;
+    const cacheEnv: Record<string, string> = { REDIS_URL: redisUrl };
+    if (options.databases !== "standard" && specs.some((spec) => spec.cache)) {
+      const keyPrefix = `${options.prefix ?? "stack"}_${randomBytes(4).toString("hex")}:`;
+      cacheEnv.CACHE_KEY_PREFIX = keyPrefix;
+      cleanups.push(() => deleteCacheKeys(redisUrl, keyPrefix));
+    }
     const jwksUrl = ports.has("identity")
       ? `http://127.0.0.1:${portsOf("identity").metricsPort}${jwksPath}`
       : options.jwksUrl;
@@ -173,6 +209,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const database = databases.get(name);
       if (database) env.DATABASE_URL = database.url;
       if (spec.events) Object.assign(env, eventsEnv);
+      if (spec.cache) Object.assign(env, cacheEnv);
       if (spec.verifiesTokens && jwksUrl) env.JWKS_URL = jwksUrl;
       return { ...env, ...spec.localOnly, ...options.env?.["*"], ...options.env?.[name] };
     };

@@ -1,6 +1,6 @@
 /**
  * The local system, described once: every service with its standard ports, the peers it calls, its database,
- * whether it uses events, and the settings that exist for local mode only; then the infrastructure they need.
+ * whether it uses events or the read cache, and the settings that exist for local mode only; then the infrastructure they need.
  * The demo, the specs, e2e, the chaos run, the load generator and the benchmarks all start what they run
  * from here (see stack.ts); the cluster's equivalent is mesh/.
  */
@@ -28,6 +28,8 @@ export interface ServiceSpec {
   peers: readonly ServiceName[];
   /** Verifies access tokens: gets identity's key set as JWKS_URL. */
   verifiesTokens: boolean;
+  /** Caches reads in Redis: gets REDIS_URL, and in a stack of fresh databases a CACHE_KEY_PREFIX of the stack's own. */
+  cache: boolean;
   /** Settings for local mode only: the cluster manifests never set these (mesh/checks proves it). */
   localOnly: Readonly<Record<string, string>>;
 }
@@ -42,6 +44,7 @@ export const services: readonly ServiceSpec[] = [
     events: false,
     peers: [],
     verifiesTokens: false,
+    cache: false,
     localOnly: { SEED_DEMO_USERS: "true" },
   },
   {
@@ -52,6 +55,7 @@ export const services: readonly ServiceSpec[] = [
     events: true,
     peers: [],
     verifiesTokens: false,
+    cache: true,
     localOnly: {},
   },
   {
@@ -62,6 +66,7 @@ export const services: readonly ServiceSpec[] = [
     events: true,
     peers: [],
     verifiesTokens: false,
+    cache: false,
     localOnly: {},
   },
   {
@@ -72,6 +77,7 @@ export const services: readonly ServiceSpec[] = [
     events: true,
     peers: ["catalog", "payment"],
     verifiesTokens: true,
+    cache: false,
     localOnly: {},
   },
   {
@@ -82,6 +88,7 @@ export const services: readonly ServiceSpec[] = [
     events: true,
     peers: [],
     verifiesTokens: true,
+    cache: false,
     localOnly: {},
   },
   {
@@ -92,6 +99,7 @@ export const services: readonly ServiceSpec[] = [
     events: true,
     peers: ["booking"],
     verifiesTokens: true,
+    cache: false,
     localOnly: {},
   },
   {
@@ -101,6 +109,7 @@ export const services: readonly ServiceSpec[] = [
     events: false,
     peers: ["catalog", "booking", "review", "notification", "identity"],
     verifiesTokens: true,
+    cache: false,
     localOnly: {},
   },
 ];
@@ -123,7 +132,9 @@ export const jwksPath = "/.well-known/jwks.json";
 export const infrastructure = {
   postgres: { host: "127.0.0.1", port: 5432, user: "postgres" },
   nats: { host: "127.0.0.1", port: 4222 },
+  redis: { host: "127.0.0.1", port: 6379 },
 } as const;
 
 export const standardNatsUrl = `nats://${infrastructure.nats.host}:${infrastructure.nats.port}`;
+export const standardRedisUrl = `redis://${infrastructure.redis.host}:${infrastructure.redis.port}`;
 export const standardDatabaseServerUrl = `postgres://${infrastructure.postgres.user}@${infrastructure.postgres.host}:${infrastructure.postgres.port}/postgres`;

@@ -42,7 +42,10 @@ describe("catalog with a read replica", () => {
   });
 
   const replayPaused = async (paused: boolean) => {
-    await postgres.queryReplica(DATABASE, paused ? "SELECT pg_wal_replay_pause()" : "SELECT pg_wal_replay_resume()");
+    await postgres.queryReplica(
+      DATABASE,
+      paused ? "SELECT pg_wal_replay_pause()" : "SELECT pg_wal_replay_resume()",
+    );
   };
   const seatsShown = async () => (await client.getTour({ tourId: TOUR })).tour?.seatsAvailable;
 
@@ -58,13 +61,19 @@ describe("catalog with a read replica", () => {
     // While the replica replays nothing, reads show the tour as it was there, while writes see the primary.
     await replayPaused(true);
     try {
-      const reserved = await client.reserveSeats({ tourId: TOUR, seats: seats - 1, reservationId: randomUUID() });
+      const reserved = await client.reserveSeats({
+        tourId: TOUR,
+        seats: seats - 1,
+        reservationId: randomUUID(),
+      });
       assert.equal(reserved.seatsAvailable, 1);
       assert.equal(await seatsShown(), seats);
       const listed = await client.listTours({ destination: "Paris", pageSize: 100 });
       assert.equal(listed.tours.find((tour) => tour.tourId === TOUR)?.seatsAvailable, seats);
       // The replica still shows seats, but the reservation is checked on the primary: two seats are not there.
-      const refused = await callFailure(client.reserveSeats({ tourId: TOUR, seats: 2, reservationId: randomUUID() }));
+      const refused = await callFailure(
+        client.reserveSeats({ tourId: TOUR, seats: 2, reservationId: randomUUID() }),
+      );
       assert.equal(refused.code, Code.FailedPrecondition);
     } finally {
       await replayPaused(false);
