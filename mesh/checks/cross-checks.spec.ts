@@ -218,6 +218,23 @@ describe("the cross-checks", () => {
       },
       /JWKS_URL=identity.tourmesh.svc.cluster.local:9456: Deployment identity does not authorize gateway/,
     ],
+    [
+      "the cache's Redis does not authorize catalog",
+      (o) => {
+        find(o, "MeshTLSAuthentication", "redis-clients").spec.identities = [
+          "booking.tourmesh.serviceaccount.identity.linkerd.cluster.local",
+        ];
+      },
+      /Deployment catalog: REDIS_URL=redis:6379: Deployment redis does not authorize catalog/,
+    ],
+    [
+      "a read replica URL in a ConfigMap",
+      (o) => {
+        find(o, "ConfigMap", "catalog-config").data.DATABASE_READ_URL =
+          "postgres://catalog:secret@postgres-replica:5432/catalog";
+      },
+      /ConfigMap catalog-config: DATABASE_READ_URL belongs in a Secret/,
+    ],
     // Outbound routes
     [
       "a route timeout shorter than the app's deadline",

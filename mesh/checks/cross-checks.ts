@@ -44,7 +44,12 @@ export interface CheckOptions {
   publicServers: string[];
 }
 
-const sensitiveVariables = [/^DATABASE_URL$/, /^JWT_SIGNING_KEYS$/, /^POSTGRES_PASSWORD$/, /_DB_PASSWORD$/];
+const sensitiveVariables = [
+  /^DATABASE(_READ)?_URL$/,
+  /^JWT_SIGNING_KEYS$/,
+  /^POSTGRES_PASSWORD$/,
+  /_DB_PASSWORD$/,
+];
 const kubelet: Client = { unauthenticated: true };
 
 /** Runs every check; an empty list means the overlay passed. */
@@ -377,7 +382,8 @@ export function resolvedEnv(
 }
 
 /**
- * The peers each service is configured to call (X_ADDR, JWKS_URL, NATS_URL, DATABASE_URL) exist and let
+ * The peers each service is configured to call (X_ADDR, JWKS_URL, NATS_URL, REDIS_URL, DATABASE_URL,
+ * DATABASE_READ_URL) exist and let
  * it in: a caller wired to a peer that would refuse it, or to a port nothing serves, fails here, before
  * it fails in a cluster.
  */
@@ -433,9 +439,14 @@ function peerTarget(
       request: { protocol: "grpc", service: contract.typeName, method },
     };
   }
-  if (!/^(JWKS_URL|NATS_URL|DATABASE_URL)$/.test(variable)) return undefined;
+  if (!/^(JWKS_URL|NATS_URL|REDIS_URL|DATABASE_URL|DATABASE_READ_URL)$/.test(variable)) return undefined;
   const url = new URL(value);
-  const defaultPorts: Record<string, number> = { "http:": 80, "nats:": 4222, "postgres:": 5432 };
+  const defaultPorts: Record<string, number> = {
+    "http:": 80,
+    "nats:": 4222,
+    "redis:": 6379,
+    "postgres:": 5432,
+  };
   const port = url.port ? Number(url.port) : (defaultPorts[url.protocol] ?? 0);
   const request: Request =
     url.protocol === "http:" ? { protocol: "http", path: url.pathname, method: "GET" } : { protocol: "tcp" };

@@ -105,6 +105,7 @@ describe("zero trust", () => {
     "HTTPRoute/identity-jwks": ["booking", "gateway", "notification", "review"],
     "Server/nats-client": ["booking", "catalog", "notification", "payment", "review"],
     "Server/postgres": everyServiceButGateway,
+    "Server/redis": ["catalog"],
     // The edge takes anyone; the app authenticates users by JWT.
     "Server/gateway-http": ["any client"],
     // Kubelet probes: gRPC health checks and the proxies' own /live and /ready.
