@@ -2,7 +2,7 @@
 // dead-lettered to their original subjects (new Nats-Msg-Id, same ce-id) and removes them from the
 // dead-letter stream. Reads NATS_URL, EVENTS_STREAM and EVENTS_SUBJECT_PREFIX like the services do.
 import { parseArgs } from "node:util";
-import { eventsConfigSchema, loadConfig, redriveDeadLetters } from "@tourmesh/platform";
+import { eventsConfigSchema, loadConfig, redriveDeadLetters } from "@tourmesh/platform/internal";
 
 const { values } = parseArgs({ options: { consumer: { type: "string" } } });
 if (!values.consumer || !/^[A-Za-z0-9_-]+$/.test(values.consumer)) {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { parseSigningKeys } from "../../services/identity/src/signing-keys.js";
+import { parseSigningKeys } from "@tourmesh/identity/signing-keys";
 import { databaseServices, generateClusterSecrets, loadOrCreateClusterSecrets } from "./cluster-secrets.js";
 import { repoRoot } from "./repo-paths.js";
 

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { serviceNames } from "@tourmesh/stack/topology";
 import { buildBundles, bundleDir, bundleEntry, SHIPPED_ENV } from "../../tools/build.js";
 import { overlayNames, renderOverlay } from "./overlays.js";
 import { Manifests } from "./policy.js";
@@ -72,6 +73,15 @@ const pods = (overlay: string) => new Manifests(renderOverlay(overlay)).podTempl
 const containers = (overlay: string) => pods(overlay).flatMap((pod) => pod.spec.containers);
 
 describe("the Tiltfile", () => {
+  it("builds the services of the topology (stack/src/topology.ts), and only those", () => {
+    assert.deepEqual([...services].sort(), [...serviceNames].sort());
+  });
+
+  it("gives the services the topology's local-only settings, read from the topology itself", () => {
+    assert.match(tiltfile, /decode_json\(local\("npx tsx stack\/src\/local-settings\.ts"/);
+    assert.doesNotMatch(tiltfile, /SEED_DEMO_USERS/);
+  });
+
   it("offers exactly the overlays of mesh/overlays, defaulting to one of them", () => {
     assert.deepEqual([...(tiltConstant("OVERLAYS") as string[])].sort(), overlayNames());
     assert.ok(overlayNames().includes(tiltConstant("DEFAULT_OVERLAY") as string));
@@ -222,7 +232,9 @@ describe("the Dockerfile", () => {
   it("builds the bundle with tools/build.ts and everything that script imports", () => {
     const build = stage("build").body;
     assert.match(build, /^RUN node --import tsx tools\/build\.ts "\$\{SERVICE\}"$/m);
-    const copied = last(build, "COPY")?.split(" ").slice(0, -1) ?? [];
+    const copied = [...build.matchAll(/^COPY (.+)$/gm)].flatMap(([, args]) =>
+      (args as string).split(" ").slice(0, -1),
+    );
     const ignored = readFileSync(join(repoRoot, ".dockerignore"), "utf8").split("\n");
     const script = join(repoRoot, "tools", "build.ts");
     for (const [, local] of readFileSync(script, "utf8").matchAll(/ from "(\.[^"]+)\.js";/g)) {
@@ -231,6 +243,10 @@ describe("the Dockerfile", () => {
       assert.ok(ignored.includes(`!${file}`), `.dockerignore lets ${file} into the build context`);
     }
     assert.ok(copied.includes("tools/build.ts") && ignored.includes("!tools/build.ts"));
+    // The one workspace module it imports: the topology, which has no imports of its own.
+    assert.match(readFileSync(script, "utf8"), / from "@tourmesh\/stack\/topology";/);
+    assert.ok(copied.includes("stack/src/topology.ts"), "the build stage copies stack/src/topology.ts");
+    assert.doesNotMatch(readFileSync(join(repoRoot, "stack/src/topology.ts"), "utf8"), /^import /m);
     // The sources the bundle is built from: the workspaces, whose folders hold the migrations too.
     for (const folder of ["gen", "services/platform", `services/\${SERVICE}`])
       assert.match(lineage("build"), new RegExp(`^COPY .* ${folder.replace(/[$/{}]/g, "\\$&")} `, "m"));

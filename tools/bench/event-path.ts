@@ -13,18 +13,14 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { BookingConfirmedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
+import { createLogger, createPool, inTransaction, migrateOutbox, recordEvent } from "@tourmesh/platform";
 import {
-  createLogger,
-  createPool,
   EventMetrics,
   EventsRuntime,
   eventsConfigSchema,
-  inTransaction,
   loadConfig,
   migrateInbox,
-  migrateOutbox,
-  recordEvent,
-} from "@tourmesh/platform";
+} from "@tourmesh/platform/internal";
 import { createTestDatabase, testEventStreams } from "@tourmesh/platform/testing";
 import { Registry } from "prom-client";
 

@@ -1,16 +1,27 @@
-import type { BookingPaymentRequestedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
-import { type EventContext, type EventHandler, retryLater } from "@tourmesh/platform";
-import type { BookingStore, StoredBooking } from "./booking-store.js";
+import { BookingPaymentRequestedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
+import {
+  type EventContext,
+  type EventHandler,
+  Poller,
+  retryLater,
+  type ServiceRuntime,
+} from "@tourmesh/platform";
+import { bookingSubjects } from "./booking-events.js";
+import type { BookingStore } from "./booking-store.js";
+import type { BookingSaga } from "./saga.js";
+
+/** Bookings the retry sweep takes per transaction. */
+const SWEEP_BATCH = 500;
 
 export interface PaymentRetryOptions {
-  /** How long an attempt holds the booking (see BookingSaga.leaseMs). */
-  leaseMs: number;
   /**
    * While another attempt holds the booking (CreateBooking's own, or one of a process that died), how often
    * to look again: that attempt may schedule the retry sooner than its lease ends. The base retry delay,
    * since no retry can be due sooner after an attempt.
    */
   recheckMs: number;
+  /** How often the sweep looks for owed work whose attempt died with its process, and requests its retry. */
+  sweepIntervalMs: number;
 }
 
 /**
@@ -25,20 +36,47 @@ export interface PaymentRetryOptions {
  * once spent, the saga fails the booking PAYMENT_FAILED and gives its seats back. The event is acknowledged once
  * the booking owes nothing.
  */
-export function paymentRetryHandler(
+export function runPaymentRetries(
+  runtime: Pick<ServiceRuntime<unknown>, "consume" | "onShutdown" | "logger">,
   store: BookingStore,
-  run: (booking: StoredBooking) => Promise<StoredBooking>,
+  saga: BookingSaga,
   options: PaymentRetryOptions,
+): void {
+  runtime
+    .consume({
+      name: "booking-payment-retries",
+      subject: bookingSubjects.paymentRequested,
+      // Each attempt is counted with the booking, which bounds them; deliveries also wait out other
+      // attempts' leases, so JetStream's own bound is far above the attempt budget, and each owed booking's
+      // event waits (unacknowledged) until its work is done.
+      inbox: false,
+      maxDeliver: 1_000,
+      maxAckPending: 20_000,
+    })
+    .on(BookingPaymentRequestedSchema, paymentRetryHandler(store, saga, options.recheckMs));
+  const sweep = new Poller(
+    { name: "retry-sweep", intervalMs: options.sweepIntervalMs, logger: runtime.logger },
+    async () => ((await store.sweepUnrequestedWork(SWEEP_BATCH)) < SWEEP_BATCH ? "done" : "more"),
+  );
+  sweep.start();
+  runtime.onShutdown(() => sweep.stop());
+}
+
+/** One delivery of a BookingPaymentRequested: at most one attempt of the saga, and when to deliver it again. */
+function paymentRetryHandler(
+  store: BookingStore,
+  saga: BookingSaga,
+  recheckMs: number,
 ): EventHandler<typeof BookingPaymentRequestedSchema, EventContext> {
   return async (event) => {
-    const claim = await store.claim(event.bookingId, options.leaseMs);
+    const claim = await store.claim(event.bookingId, saga.leaseMs);
     switch (claim.outcome) {
       case "nothing_owed":
         return undefined;
       case "not_due":
-        return retryLater(Math.min(claim.dueInMs, options.recheckMs));
+        return retryLater(Math.min(claim.dueInMs, recheckMs));
       case "claimed": {
-        const after = await run(claim.booking);
+        const after = await saga.run(claim.booking);
         if (after.work === null) return undefined;
         return retryLater((after.nextAttemptAt?.getTime() ?? Date.now()) - Date.now());
       }

@@ -1,22 +1,12 @@
-import type { Logger, Pool } from "@tourmesh/platform";
-import { createPool } from "@tourmesh/platform";
+import { createPool, type Logger, type Pool } from "@tourmesh/platform";
 import type { Registry } from "prom-client";
 import { CacheMetrics } from "./cache-metrics.js";
-import { CachedTours, type CacheSettings } from "./cached-tours.js";
+import { CachedTours } from "./cached-tours.js";
+import type { CatalogConfig } from "./config.js";
 import { RedisCache } from "./redis-cache.js";
 import { invalidationsForRow } from "./tour-cache.js";
 import { TourChangeListener } from "./tour-changes.js";
 import { TourStore } from "./tour-store.js";
-
-export interface ReadPathSettings extends CacheSettings {
-  databaseUrl: string;
-  /** The read replica; undefined: the primary serves every read. */
-  databaseReadUrl: string | undefined;
-  /** Redis; undefined: no cache, every read goes to the database. */
-  redisUrl: string | undefined;
-  keyPrefix: string;
-  commandTimeoutMs: number;
-}
 
 /**
  * The catalog's store and its reads: the primary's pool, a second pool on the read replica when there is one,
@@ -24,30 +14,35 @@ export interface ReadPathSettings extends CacheSettings {
  * what it opened (not the primary's pool, which the platform owns).
  */
 export function startReadPath(
-  settings: ReadPathSettings,
+  config: CatalogConfig,
   primary: Pool,
   logger: Logger,
   registry: Registry,
 ): { store: TourStore; tours: CachedTours; stop(): Promise<void> } {
-  const replica = settings.databaseReadUrl ? createPool(settings.databaseReadUrl, logger) : undefined;
+  const replica = config.DATABASE_READ_URL ? createPool(config.DATABASE_READ_URL, logger) : undefined;
   const store = new TourStore(primary, replica);
   const metrics = new CacheMetrics(registry);
-  const cache = settings.redisUrl
+  const cache = config.REDIS_URL
     ? new RedisCache({
-        url: settings.redisUrl,
-        keyPrefix: settings.keyPrefix,
-        commandTimeoutMs: settings.commandTimeoutMs,
+        url: config.REDIS_URL,
+        keyPrefix: config.CACHE_KEY_PREFIX,
+        commandTimeoutMs: config.CACHE_TIMEOUT_MS,
         logger,
         metrics,
       })
     : undefined;
-  const tours = new CachedTours(store, cache, settings, metrics);
+  const tours = new CachedTours(
+    store,
+    cache,
+    { ttlMs: config.CACHE_TTL_MS, negativeTtlMs: config.CACHE_NEGATIVE_TTL_MS },
+    metrics,
+  );
   const NOTIFICATIONS = "database notifications";
   cache?.hold(NOTIFICATIONS);
   const listener =
     cache &&
     new TourChangeListener({
-      databaseUrl: settings.databaseUrl,
+      databaseUrl: config.DATABASE_URL,
       logger,
       onChange: (change) => void tours.invalidate(invalidationsForRow(change)),
       onUnreadable: (payload) => {

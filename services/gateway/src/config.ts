@@ -1,4 +1,4 @@
-import { baseConfigSchema } from "@tourmesh/platform";
+import { baseConfigSchema, type ConfigDefaults } from "@tourmesh/platform";
 import { z } from "zod";
 
 const address = z.string().regex(/^[^\s:]+:\d+$/, "must be host:port");
@@ -70,4 +70,4 @@ export const gatewayDefaults = {
   CORS_ALLOWED_ORIGINS: "*",
   GATEWAY_MAX_REQUEST_BYTES: 1_048_576,
   GATEWAY_MAX_IN_FLIGHT: 96,
-} satisfies Partial<Record<keyof z.input<typeof gatewayConfigSchema>, string | number>>;
+} satisfies ConfigDefaults<typeof gatewayConfigSchema>;

@@ -2,7 +2,13 @@ import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ServerReflection } from "@tourmesh/gen/grpc/reflection/v1/reflection_pb.js";
 import { Health } from "@tourmesh/gen/health/v1/health_pb.js";
-import { createClient, type GrpcMetrics, type Logger, TokenVerifier } from "@tourmesh/platform";
+import {
+  createClient,
+  type DrainableServer,
+  type GrpcMetrics,
+  type Logger,
+  TokenVerifier,
+} from "@tourmesh/platform";
 import { admission } from "./admission.js";
 import type { GatewayConfig } from "./config.js";
 import {
@@ -22,26 +28,14 @@ import { accessByProcedure, exposedServices } from "./public-api.js";
 import { RateLimiter } from "./rate-limit.js";
 import { reflectionImplementation } from "./reflection.js";
 
-export interface RunningGateway {
-  port: number;
-  /**
-   * Health turns NOT_SERVING, and after `delayMs` (for probes and load balancers to notice) the listener
-   * closes; calls in flight get up to `graceMs` to finish, then every connection is closed.
-   */
-  drain(options: { delayMs: number; graceMs: number }): Promise<void>;
-}
-
 /**
  * The edge: one port that speaks Connect (JSON and binary), gRPC-Web and gRPC, over HTTP/1.1 and h2c alike
  * (see listener.ts).
  * Every exposed call is rate-limited, authenticated when it must be, given a capped deadline, traced, logged,
- * counted and forwarded over gRPC to the internal service that owns it.
+ * counted and forwarded over gRPC to the internal service that owns it. The platform's lifecycle starts it
+ * and drains it; the drain ends by closing the clients to the internal services.
  */
-export async function startGateway(
-  config: GatewayConfig,
-  logger: Logger,
-  metrics: GrpcMetrics,
-): Promise<RunningGateway> {
+export function createGateway(config: GatewayConfig, logger: Logger, metrics: GrpcMetrics): DrainableServer {
   const clients: Array<{ close(): void }> = [];
   const clientOf = (exposed: (typeof exposedServices)[number]): ForwardingClient => {
     const client = createClient(exposed.service, config[exposed.peer], {
@@ -123,9 +117,8 @@ export async function startGateway(
   };
 
   const server = createDualProtocolServer(handleRequest);
-  const port = await server.listen(config.PORT);
   return {
-    port,
+    start: (port) => server.listen(port),
     async drain({ delayMs, graceMs }) {
       health.drain();
       await new Promise((resolve) => setTimeout(resolve, delayMs));

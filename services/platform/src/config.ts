@@ -32,13 +32,18 @@ export type BaseConfig = z.infer<typeof baseConfigSchema>;
 
 export const configFields = { port, milliseconds, flag };
 
+/** Values for a schema's unset variables, e.g. `{ PORT: 50051, METRICS_PORT: 9451 }`. */
+export type ConfigDefaults<Schema extends z.ZodObject> = Partial<
+  Record<keyof z.input<Schema>, string | number>
+>;
+
 /**
  * Validates the environment against a schema, with per-service defaults filled in for unset variables.
  * A bad value fails the start with one line per bad variable, e.g. `PORT: Too big: expected number to be <=65535`.
  */
 export function loadConfig<Schema extends z.ZodObject>(
   schema: Schema,
-  defaults: Partial<Record<keyof z.input<Schema>, string | number>> = {},
+  defaults: ConfigDefaults<Schema> = {},
   env: NodeJS.ProcessEnv = process.env,
 ): z.output<Schema> {
   const merged: Record<string, unknown> = {};

@@ -1,8 +1,9 @@
+// What services build on. Building blocks that only the repository's tools and benchmarks use are exported
+// from `@tourmesh/platform/internal`; test kits from `@tourmesh/platform/testing`.
 export { bearerToken, type Caller, TokenVerifier, type TokenVerifierOptions } from "./auth.js";
 export { type CallContext, currentCallContext } from "./call-context.js";
-export { type BaseConfig, baseConfigSchema, ConfigError, configFields, loadConfig } from "./config.js";
+export { type BaseConfig, baseConfigSchema, type ConfigDefaults, configFields } from "./config.js";
 export * from "./errors.js";
-export { type EventsConfig, eventsConfigSchema } from "./events/config.js";
 export {
   type ConsumerOptions,
   EventConsumer,
@@ -10,55 +11,32 @@ export {
   type EventHandler,
   type InboxEventContext,
   type RetryLater,
-  redeliveryDelayMs,
   retryLater,
 } from "./events/consumer.js";
-export {
-  DeadLetterForwarder,
-  deadLetterHeader,
-  deadLetterSubject,
-  redriveDeadLetters,
-} from "./events/dead-letters.js";
-export {
-  type EventAttributes,
-  eventHeader,
-  eventHeaders,
-  MESSAGE_ID_HEADER,
-  type NewEvent,
-  PROTOBUF_CONTENT_TYPE,
-  readEventAttributes,
-} from "./events/envelope.js";
-export { EventMetrics } from "./events/event-metrics.js";
-export { migrateInbox, migrateOutbox } from "./events/event-tables.js";
-export { EventsRuntime, type EventsRuntimeOptions } from "./events/events-runtime.js";
-export { changeWithEvents, OutboxRelay, type OutboxRelayOptions, recordEvent } from "./events/outbox.js";
-export {
-  type EventStreams,
-  ensureStreams,
-  eventStreams,
-  maxDeliveriesAdvisorySubject,
-} from "./events/streams.js";
-export {
-  type CallOptions,
-  type ClientOptions,
-  createClient,
-  retryServiceConfig,
-  type ServiceClient,
-} from "./grpc-client.js";
+export type { NewEvent } from "./events/envelope.js";
+export { migrateOutbox } from "./events/event-tables.js";
+export { changeWithEvents, recordEvent } from "./events/outbox.js";
+export { type CallOptions, type ClientOptions, createClient, type ServiceClient } from "./grpc-client.js";
 export { GrpcServer, LIVENESS_SERVICE, type ServiceHandlers } from "./grpc-server.js";
+export {
+  type DrainableServer,
+  type ProcessContext,
+  type ProcessDefinition,
+  type ProcessParts,
+  type RunningProcess,
+  runProcess,
+} from "./lifecycle.js";
 export { createLogger, type Logger } from "./logger.js";
-export { GrpcMetrics, type HttpRoute, startMetricsServer } from "./metrics.js";
+export { GrpcMetrics, type HttpRoute } from "./metrics.js";
 export { type PageTokenCodec, pageTokenCodec } from "./page-token.js";
 export { Poller, type PollerOptions } from "./poller.js";
+export { createPool, inTransaction, migrate, type Pool, type PoolClient } from "./postgres.js";
 export {
-  createPool,
-  ensureDatabase,
-  inTransaction,
-  migrate,
-  type Pool,
-  type PoolClient,
-} from "./postgres.js";
-export { type RunningService, runService, type ServiceDefinition, type ServiceRuntime } from "./service.js";
-export { decodeStatus, toConnectError } from "./status.js";
-export { startTracing } from "./tracing.js";
+  type DatabasePool,
+  runService,
+  type ServiceDatabase,
+  type ServiceDefinition,
+  type ServiceRuntime,
+} from "./service.js";
+export { toConnectError } from "./status.js";
 export { RequestCheck } from "./validation.js";

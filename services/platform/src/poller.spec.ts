@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { captureLogs } from "./events/events-test-kit.js";
 import { Poller } from "./poller.js";
+import { captureLogs } from "./testing/events-test-kit.js";
 import { waitFor } from "./testing/wait-for.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,6 @@
-import type { Server as HttpServer } from "node:http";
 import type { DescService } from "@bufbuild/protobuf";
 import type { z } from "zod";
-import { type BaseConfig, type baseConfigSchema, loadConfig } from "./config.js";
+import type { BaseConfig, baseConfigSchema, ConfigDefaults } from "./config.js";
 import { eventsConfigSchema } from "./events/config.js";
 import type { ConsumerOptions, EventConsumer, EventContext, InboxEventContext } from "./events/consumer.js";
 import { EventMetrics } from "./events/event-metrics.js";
@@ -9,18 +8,18 @@ import { migrateInbox, migrateOutbox } from "./events/event-tables.js";
 import { EventsRuntime } from "./events/events-runtime.js";
 import { createClient, type ServiceClient } from "./grpc-client.js";
 import { GrpcServer } from "./grpc-server.js";
-import { createLogger, type Logger } from "./logger.js";
-import { GrpcMetrics, type HttpRoute, startMetricsServer } from "./metrics.js";
+import { loadConfigOrExit, type RunningProcess, runProcess } from "./lifecycle.js";
+import type { Logger } from "./logger.js";
+import type { GrpcMetrics, HttpRoute } from "./metrics.js";
 import { createPool, ensureDatabase, migrate, type Pool } from "./postgres.js";
-import { startTracing } from "./tracing.js";
 
 /** What a service's routes get to build their handlers from. */
-export interface ServiceRuntime<Config> {
+export interface ServiceRuntime<Config, Db extends Pool | undefined = Pool | undefined> {
   config: Config;
   logger: Logger;
   metrics: GrpcMetrics;
-  /** The service's own database; undefined for a service without one. */
-  db: Pool | undefined;
+  /** The service's own database: a pool when the service declares `database`, else undefined. */
+  db: Db;
   /** A typed client to another service, with this service's deadlines, retries and metrics. */
   client<S extends DescService>(service: S, address: string): ServiceClient<S>;
   /** Work to do on shutdown, after the server has drained and the events stopped, before the pool closes. */
@@ -33,17 +32,32 @@ export interface ServiceRuntime<Config> {
   consume(options: ConsumerOptions & { inbox: false }): EventConsumer<EventContext>;
 }
 
-export interface ServiceDefinition<Schema extends z.ZodObject> {
+/** A service's own Postgres database: its URL, read from the config, and the folder of its migrations. */
+export interface ServiceDatabase<Config, Migrations extends URL = URL> {
+  url: (config: Config) => string;
+  migrations: Migrations;
+}
+
+/**
+ * The pool a service's runtime holds: one when the service declares a database. Whether it does is read from
+ * the type of `database.migrations` (`never` when there is no database): TypeScript infers nothing from
+ * `database.url`, a function of the config.
+ */
+export type DatabasePool<Migrations extends URL> = [Migrations] extends [never] ? undefined : Pool;
+
+export interface ServiceDefinition<Schema extends z.ZodObject, Migrations extends URL = never> {
   /** Short name, e.g. "catalog": the log `service` field and the trace service name. */
   name: string;
   /** The service's config schema: `baseConfigSchema.extend({...})`, or baseConfigSchema itself. */
   config: Schema;
-  /** Values for unset variables, e.g. `{ PORT: 50051, METRICS_PORT: 9451 }`. */
-  defaults: Partial<Record<keyof z.input<Schema>, string | number>>;
-  /** Its own Postgres database: the env variable that names it and the folder of its migrations. */
-  database?: { url: (config: z.output<Schema>) => string; migrations: URL };
+  defaults: ConfigDefaults<Schema>;
+  /** Its own Postgres database, created and migrated at start; `runtime.db` is then its pool. */
+  database?: ServiceDatabase<z.output<Schema>, Migrations>;
   /** Adds the gRPC services to the server. */
-  routes(server: GrpcServer, runtime: ServiceRuntime<z.output<Schema>>): void | Promise<void>;
+  routes(
+    server: GrpcServer,
+    runtime: ServiceRuntime<z.output<Schema>, DatabasePool<Migrations>>,
+  ): void | Promise<void>;
   /**
    * Events on NATS JetStream (settings: see events/config.ts). `outbox: true` adds the outbox table to the
    * service's database (record events with `recordEvent`) and runs its relay; consumers come from
@@ -51,126 +65,83 @@ export interface ServiceDefinition<Schema extends z.ZodObject> {
    */
   events?: { outbox?: boolean };
   /** Extra plain-HTTP routes on the metrics port (e.g. a JWKS document). */
-  httpRoutes?(runtime: ServiceRuntime<z.output<Schema>>): Record<string, HttpRoute>;
-}
-
-export interface RunningService {
-  grpcPort: number;
-  metricsPort: number;
-  /** Drains and stops everything the service started (what SIGTERM does, without exiting). */
-  stop(): Promise<void>;
+  httpRoutes?(runtime: ServiceRuntime<z.output<Schema>, DatabasePool<Migrations>>): Record<string, HttpRoute>;
 }
 
 /**
- * Starts a service the same way every time: validated config, tracing, logs, metrics, its database migrated,
- * gRPC server with health and reflection, and a drain on SIGTERM/SIGINT. A service's main.ts is one call.
+ * Starts a gRPC service through the platform's lifecycle (see runProcess): its database created and migrated,
+ * its events, and a gRPC server with health and reflection. A service's main.ts is one call.
  */
-export async function runService<Schema extends z.ZodObject<typeof baseConfigSchema.shape>>(
-  definition: ServiceDefinition<Schema>,
-): Promise<RunningService> {
-  let config: z.output<Schema> & BaseConfig;
-  try {
-    config = loadConfig(definition.config, definition.defaults) as z.output<Schema> & BaseConfig;
-  } catch (error) {
-    console.error(`${definition.name}: ${(error as Error).message}`);
-    process.exit(78); // EX_CONFIG: a bad environment will not fix itself by restarting.
-  }
-  const logger = createLogger(definition.name, config.LOG_LEVEL);
-  const stopTracing = await startTracing(
-    definition.name,
-    config.OTEL_EXPORTER_OTLP_ENDPOINT,
-    config.OTEL_TRACES_SAMPLER_ARG,
-  );
-  const metrics = new GrpcMetrics();
-  const shutdownHooks: Array<() => Promise<void>> = [];
+export function runService<
+  Schema extends z.ZodObject<typeof baseConfigSchema.shape>,
+  Migrations extends URL = never,
+>(definition: ServiceDefinition<Schema, Migrations>): Promise<RunningProcess> {
+  return runProcess({
+    name: definition.name,
+    config: definition.config,
+    defaults: definition.defaults,
+    async prepare({ config: serviceConfig, logger, metrics }) {
+      const config: z.output<Schema> & BaseConfig = serviceConfig;
+      let db: Pool | undefined;
+      let databaseUrl: string | undefined;
+      if (definition.database) {
+        databaseUrl = definition.database.url(config);
+        await ensureDatabase(databaseUrl);
+        await migrate(databaseUrl, definition.database.migrations, logger);
+        if (definition.events?.outbox) await migrateOutbox(databaseUrl, logger);
+        db = createPool(databaseUrl, logger);
+      }
 
-  let db: Pool | undefined;
-  let databaseUrl: string | undefined;
-  if (definition.database) {
-    databaseUrl = definition.database.url(config);
-    await ensureDatabase(databaseUrl);
-    await migrate(databaseUrl, definition.database.migrations, logger);
-    if (definition.events?.outbox) await migrateOutbox(databaseUrl, logger);
-    db = createPool(databaseUrl, logger);
-  }
+      let events: EventsRuntime | undefined;
+      if (definition.events) {
+        events = new EventsRuntime({
+          service: definition.name,
+          config: loadConfigOrExit(definition.name, eventsConfigSchema),
+          logger,
+          metrics: new EventMetrics(metrics.registry),
+          db,
+          databaseUrl,
+          outbox: definition.events.outbox ?? false,
+        });
+      }
 
-  let events: EventsRuntime | undefined;
-  if (definition.events) {
-    let eventsConfig: ReturnType<typeof eventsConfigSchema.parse>;
-    try {
-      eventsConfig = loadConfig(eventsConfigSchema);
-    } catch (error) {
-      console.error(`${definition.name}: ${(error as Error).message}`);
-      process.exit(78);
-    }
-    events = new EventsRuntime({
-      service: definition.name,
-      config: eventsConfig,
-      logger,
-      metrics: new EventMetrics(metrics.registry),
-      db,
-      databaseUrl,
-      outbox: definition.events.outbox ?? false,
-    });
-  }
-
-  const clients: Array<{ close(): void }> = [];
-  const runtime: ServiceRuntime<z.output<Schema>> = {
-    config,
-    logger,
-    metrics,
-    db,
-    client(service, address) {
-      const client = createClient(service, address, { metrics, retries: !config.MESH_MODE });
-      clients.push(client);
-      return client;
-    },
-    onShutdown: (stop) => shutdownHooks.push(stop),
-    consume: ((options: ConsumerOptions) => {
-      if (!events) throw new Error(`${definition.name}: declare \`events\` in runService to consume events`);
-      return events.consume(options as ConsumerOptions & { inbox?: true });
-    }) as ServiceRuntime<z.output<Schema>>["consume"],
-  };
-
-  const server = new GrpcServer({ logger, metrics, defaultDeadlineMs: config.DEFAULT_DEADLINE_MS });
-  await definition.routes(server, runtime);
-  if (events?.hasConsumers && databaseUrl) await migrateInbox(databaseUrl, logger);
-  await events?.start();
-  const httpServer: HttpServer = await startMetricsServer(
-    metrics.registry,
-    config.METRICS_PORT,
-    definition.httpRoutes?.(runtime),
-  );
-  const grpcPort = await server.start(config.PORT);
-  const metricsPort = (httpServer.address() as { port: number }).port;
-  logger.info({ grpc_port: grpcPort, metrics_port: metricsPort }, "serving");
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      logger.info({ grace_ms: config.SHUTDOWN_GRACE_MS }, "draining");
-      await server.drain({ delayMs: config.SHUTDOWN_DELAY_MS, graceMs: config.SHUTDOWN_GRACE_MS });
-      // Consumers stop first (finishing the events in hand), since their handlers may use what the hooks close.
-      await events?.stop();
-      for (const hook of shutdownHooks) await hook();
-      for (const client of clients) client.close();
-      await db?.end();
-      await new Promise((resolve) => httpServer.close(resolve));
-      await stopTracing();
-      logger.info("stopped");
-    })();
-    return stopping;
-  };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => {
-      stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown failed");
-          process.exit(1);
+      const clients: Array<{ close(): void }> = [];
+      const shutdownHooks: Array<() => Promise<void>> = [];
+      const runtime: ServiceRuntime<z.output<Schema>> = {
+        config,
+        logger,
+        metrics,
+        db,
+        client(service, address) {
+          const client = createClient(service, address, { metrics, retries: !config.MESH_MODE });
+          clients.push(client);
+          return client;
         },
-      );
-    });
-  }
-  return { grpcPort, metricsPort, stop };
+        onShutdown: (stop) => shutdownHooks.push(stop),
+        consume: ((options: ConsumerOptions) => {
+          if (!events)
+            throw new Error(`${definition.name}: declare \`events\` in runService to consume events`);
+          return events.consume(options as ConsumerOptions & { inbox?: true });
+        }) as ServiceRuntime<z.output<Schema>>["consume"],
+      };
+      // `db` is a pool exactly when `database` is declared, which is what DatabasePool<Migrations> says.
+      const typedRuntime = runtime as ServiceRuntime<z.output<Schema>, DatabasePool<Migrations>>;
+
+      const server = new GrpcServer({ logger, metrics, defaultDeadlineMs: config.DEFAULT_DEADLINE_MS });
+      await definition.routes(server, typedRuntime);
+      if (events?.hasConsumers && databaseUrl) await migrateInbox(databaseUrl, logger);
+      await events?.start();
+      return {
+        server,
+        httpRoutes: definition.httpRoutes?.(typedRuntime),
+        async stop() {
+          // Consumers stop first (finishing the events in hand), since their handlers may use what the hooks close.
+          await events?.stop();
+          for (const hook of shutdownHooks) await hook();
+          for (const client of clients) client.close();
+          await db?.end();
+        },
+      };
+    },
+  });
 }

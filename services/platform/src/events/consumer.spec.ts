@@ -11,11 +11,12 @@ import {
 } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { Registry } from "prom-client";
 import { inTransaction } from "../postgres.js";
+import { captureLogs, type EventsTestKit, startEventsTestKit } from "../testing/events-test-kit.js";
+import { waitFor } from "../testing/wait-for.js";
 import { startTracing } from "../tracing.js";
 import { retryLater } from "./consumer.js";
 import { eventHeaders } from "./envelope.js";
 import type { EventsRuntime } from "./events-runtime.js";
-import { captureLogs, type EventsTestKit, startEventsTestKit, waitFor } from "./events-test-kit.js";
 import { recordEvent } from "./outbox.js";
 
 describe("event consumers", () => {

@@ -5,9 +5,10 @@ import { trace } from "@opentelemetry/api";
 import { BookingConfirmedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { Registry } from "prom-client";
 import { inTransaction } from "../postgres.js";
+import { captureLogs, type EventsTestKit, startEventsTestKit } from "../testing/events-test-kit.js";
 import { startNatsServer } from "../testing/test-events.js";
+import { waitFor } from "../testing/wait-for.js";
 import { startTracing } from "../tracing.js";
-import { captureLogs, type EventsTestKit, startEventsTestKit, waitFor } from "./events-test-kit.js";
 import { recordEvent } from "./outbox.js";
 
 describe("outbox and relay", () => {

@@ -1,4 +1,10 @@
 export { type CallFailure, callFailure, rejection } from "./call-failure.js";
+export {
+  captureLogs,
+  type EventsTestKit,
+  type LogCapture,
+  startEventsTestKit,
+} from "./events-test-kit.js";
 export { freePort } from "./free-port.js";
 export { postgresBinaries, type ReplicatedPostgres, startReplicatedPostgres } from "./postgres-servers.js";
 export { type RedisServer, startRedisServer } from "./redis-server.js";

@@ -11,16 +11,14 @@ import {
   type StoredMsg,
 } from "nats";
 import { Registry } from "prom-client";
+import { type EventsConfig, eventsConfigSchema } from "../events/config.js";
+import { EventMetrics } from "../events/event-metrics.js";
+import { migrateInbox, migrateOutbox } from "../events/event-tables.js";
+import { EventsRuntime } from "../events/events-runtime.js";
 import { createLogger, type Logger } from "../logger.js";
 import { createPool, type Pool } from "../postgres.js";
-import { createTestDatabase, type TestDatabase } from "../testing/test-database.js";
-import { type TestEventStreams, testEventStreams } from "../testing/test-events.js";
-import { type EventsConfig, eventsConfigSchema } from "./config.js";
-import { EventMetrics } from "./event-metrics.js";
-import { migrateInbox, migrateOutbox } from "./event-tables.js";
-import { EventsRuntime } from "./events-runtime.js";
-
-export { waitFor } from "../testing/wait-for.js";
+import { createTestDatabase, type TestDatabase } from "./test-database.js";
+import { type TestEventStreams, testEventStreams } from "./test-events.js";
 
 export interface LogCapture {
   logger: Logger;
