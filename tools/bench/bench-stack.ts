@@ -1,5 +1,5 @@
 /**
- * The whole local stack for a benchmark (see @tourmesh/stack): every service of the topology on free ports,
+ * The whole local stack for a benchmark (see @tourmesh/stack): every service of the topology (or those a benchmark names) on free ports,
  * each on a fresh database, with private event streams, run as they ship (runner "dist": the bundles
  * `npm run build` writes to `dist/<service>/`, each run from its folder by plain node in the image's
  * environment) or from their TypeScript through tsx (as in development). Their output is drained unread
@@ -50,6 +50,8 @@ function commandOf(runner: Runner) {
 
 export interface BenchStackOptions {
   runner: Runner;
+  /** Which services to run; default every one. */
+  services?: readonly ServiceName[];
   /** Extra Node flags for every service, e.g. ["--cpu-prof", "--cpu-prof-dir=<absolute path>"]. */
   nodeArgs?: string[];
   /** Extra environment for every service. */
@@ -60,6 +62,7 @@ export interface BenchStackOptions {
 
 export async function startBenchStack(options: BenchStackOptions): Promise<Stack> {
   const stack = await startStack({
+    ...(options.services ? { services: options.services } : {}),
     prefix: "bench",
     command: commandOf(options.runner),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),

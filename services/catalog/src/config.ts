@@ -8,8 +8,11 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   DATABASE_READ_URL: z.url().optional(),
   /** Adds the sample tours at start (those not there yet). */
   SEED_TOURS: configFields.flag.default(true),
-  /** Redis for the read cache of GetTour and ListTours; unset: no cache. */
-  REDIS_URL: z.url().optional(),
+  /** Redis for the read cache of GetTour and ListTours; unset or empty: no cache. */
+  REDIS_URL: z
+    .union([z.url(), z.literal("")])
+    .optional()
+    .transform((url) => url || undefined),
   /** Prepended to every cache key: caches sharing one Redis (e.g. parallel test stacks) keep apart. */
   CACHE_KEY_PREFIX: z.string().default("catalog:"),
   /** How long a cached answer lives unless a change invalidates it first. */

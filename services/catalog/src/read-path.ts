@@ -47,7 +47,7 @@ export function startReadPath(
       onChange: (change) => void tours.invalidate(invalidationsForRow(change)),
       onUnreadable: (payload) => {
         logger.error({ payload }, "tour changes: unreadable notification; flushing the cache");
-        cache.doubt("unreadable notification");
+        cache.flushBeforeUse("unreadable notification");
       },
       onDown: () => cache.hold(NOTIFICATIONS),
       onUp: () => cache.release(NOTIFICATIONS),

@@ -14,9 +14,12 @@
  * clock carry no expiry: with Redis's volatile-lru policy only entries are ever evicted. When the clock or
  * `flushed` is missing (Redis restarted empty), nothing is read or stored until this process has flushed.
  *
- * A process that may have missed an invalidation (at start, after any Redis error or reconnection, or while a
- * `hold` is on, e.g. its database notifications are down) does not use the cache until it has flushed it,
- * retrying until Redis answers; meanwhile `usable` is false and callers read the database.
+ * A process owes the cache what it may have failed to invalidate, and does not read it until it has paid:
+ * the tags of an invalidation Redis did not confirm (sent again), or everything (a flush) at start, when Redis
+ * lost its state, and after a `hold` (e.g. while its database notifications were down, changes went unheard).
+ * It retries until Redis answers; meanwhile `usable` is false and callers read the database. A read or fill
+ * that fails loses nothing: the cache is only skipped for a moment, so that a hung Redis costs one timeout,
+ * not one per call.
  */
 
 import type { Logger } from "@tourmesh/platform";
@@ -107,14 +110,17 @@ export interface RedisCacheOptions {
 export type CacheRead = { hit: true; body: string } | { hit: false; since: string };
 
 const RECOVERY_INTERVAL_MS = 500;
+/** How long reads skip the cache after a read or fill failed. */
+const PAUSE_AFTER_FAILURE_MS = 1_000;
 
 export class RedisCache {
   private readonly redis: Redis;
   private readonly keys: { clock: string; flushed: string; markerPrefix: string; entryPrefix: string };
   private readonly holds = new Set<string>();
-  /** Counts the moments this process may have missed an invalidation; `flushedFor` is the last one a flush answered. */
-  private doubts = 0;
-  private flushedFor = -1;
+  /** What this process owes the cache before reading it: the tags to invalidate again, or a flush. */
+  private owed: Set<string> | "everything" = "everything";
+  private paying = false;
+  private pausedUntil = 0;
   private recovering: Promise<void> | undefined;
   private closed = false;
 
@@ -139,28 +145,39 @@ export class RedisCache {
         cacheBump: { lua: bumpScript },
       },
     });
-    // Every (re)connection may follow a restart of Redis or invalidations that could not be sent.
-    this.redis.on("ready", () => this.doubt("connected to Redis"));
-    this.redis.on("close", () => this.doubt("Redis connection closed"));
-    // Reconnection attempts fail quietly: `doubt` logged the first failure.
+    this.redis.on("ready", () => this.recover());
+    // Commands fail while disconnected, and their failures are handled where they are sent.
     this.redis.on("error", () => undefined);
-    this.doubt("starting");
+    this.options.metrics.usable.set(0);
+    this.recover();
   }
 
   /** True when answers may come from the cache. */
   get usable(): boolean {
-    return this.flushedFor === this.doubts && this.holds.size === 0 && !this.closed;
+    return (
+      !this.closed &&
+      !this.paying &&
+      this.owed !== "everything" &&
+      this.owed.size === 0 &&
+      this.holds.size === 0 &&
+      performance.now() >= this.pausedUntil
+    );
   }
 
   /** Stops using the cache until `release(reason)`, after which it is flushed before use. */
   hold(reason: string): void {
     this.holds.add(reason);
-    this.doubt(reason);
+    this.owe("everything", reason);
   }
 
   release(reason: string): void {
     this.holds.delete(reason);
-    this.doubt(`${reason} resumed`);
+    this.recover();
+  }
+
+  /** Something may have changed unheard: flush before the next use. */
+  flushBeforeUse(reason: string): void {
+    this.owe("everything", reason);
   }
 
   async read(key: string): Promise<CacheRead> {
@@ -173,7 +190,7 @@ export class RedisCache {
       ),
     );
     if (clock === null) {
-      this.doubt("Redis lost its state");
+      this.owe("everything", "Redis lost its state");
       throw new Error("the cache has no clock: Redis restarted empty");
     }
     return body === null ? { hit: false, since: clock } : { hit: true, body };
@@ -204,19 +221,17 @@ export class RedisCache {
   }
 
   /**
-   * Makes every entry carrying one of `tags` stale. When Redis cannot confirm it, this process does not use the
-   * cache again until it has flushed it: a lost invalidation must never leave a stale entry in use.
+   * Makes every entry carrying one of `tags` stale. When Redis does not confirm it, this process reads the
+   * database until it has sent them again: a lost invalidation must never leave a stale entry in use.
    */
   async invalidate(tags: readonly string[]): Promise<void> {
     if (tags.length === 0) return;
-    const markers = tags.map((tag) => this.keys.markerPrefix + tag);
     try {
-      await this.command("invalidate", () =>
-        this.redis.cacheBump(1 + markers.length, this.keys.clock, ...markers),
-      );
+      await this.bump(tags.map((tag) => this.keys.markerPrefix + tag));
       this.options.metrics.invalidations.inc({ result: "done" });
     } catch (error) {
       this.options.metrics.invalidations.inc({ result: "error" });
+      this.owe(new Set(tags), `an invalidation failed: ${(error as Error).message}`);
       throw error;
     }
   }
@@ -229,44 +244,64 @@ export class RedisCache {
     this.redis.disconnect();
   }
 
-  /** This process may have missed an invalidation: stop using the cache and flush it once Redis answers. */
-  doubt(reason: string): void {
-    if (this.usable) this.options.logger.warn({ reason }, "cache: not in use until flushed");
-    this.doubts++;
+  private owe(debt: Set<string> | "everything", reason: string): void {
+    if (this.usable)
+      this.options.logger.warn({ reason }, "cache: out of use until Redis confirms what it missed");
+    if (debt === "everything" || this.owed === "everything") this.owed = "everything";
+    else for (const tag of debt) this.owed.add(tag);
     this.options.metrics.usable.set(0);
-    this.recovering ??= this.recover().finally(() => {
+    this.recover();
+  }
+
+  /** Pays what is owed once Redis answers, retrying; then the cache is usable again (unless held). */
+  private recover(): void {
+    this.recovering ??= (async () => {
+      while (!this.closed && (this.owed === "everything" || this.owed.size > 0)) {
+        if (this.holds.size === 0 && this.redis.status === "ready") {
+          // What is owed from now on waits for the next round.
+          const paying = this.owed;
+          this.owed = new Set();
+          this.paying = true;
+          try {
+            await this.bump(
+              paying === "everything"
+                ? [this.keys.flushed]
+                : [...paying].map((tag) => this.keys.markerPrefix + tag),
+            );
+            continue;
+          } catch {
+            if (paying === "everything") this.owed = "everything";
+            else this.owe(paying, "sending again failed");
+          } finally {
+            this.paying = false;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECOVERY_INTERVAL_MS).unref());
+      }
+      if (this.usable) {
+        this.options.metrics.usable.set(1);
+        this.options.logger.info("cache: in use");
+      }
+    })().finally(() => {
       this.recovering = undefined;
     });
   }
 
-  private async recover(): Promise<void> {
-    while (!this.closed && this.flushedFor !== this.doubts) {
-      if (this.holds.size === 0 && this.redis.status === "ready") {
-        // A doubt raised while this flush is in flight is answered by the next round.
-        const answering = this.doubts;
-        try {
-          await this.command("flush", () => this.redis.cacheBump(2, this.keys.clock, this.keys.flushed));
-          this.flushedFor = answering;
-          continue;
-        } catch {
-          // Redis is still failing: try again after the interval.
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, RECOVERY_INTERVAL_MS).unref());
-    }
-    if (this.usable) {
-      this.options.metrics.usable.set(1);
-      this.options.logger.info("cache: flushed; in use");
-    }
+  /** Moves the given markers (or `flushed`) to a new, later clock value. */
+  private bump(markers: string[]): Promise<string> {
+    return this.command("invalidate", () =>
+      this.redis.cacheBump(1 + markers.length, this.keys.clock, ...markers),
+    );
   }
 
-  /** Runs one Redis command, timed; a failure puts the cache out of use until it is flushed. */
+  /** Runs one Redis command, timed. A failed read or fill pauses the cache's use for a moment. */
   private async command<T>(operation: string, run: () => Promise<T>): Promise<T> {
     const stop = this.options.metrics.latency.startTimer({ operation });
     try {
       return await run();
     } catch (error) {
-      this.doubt(`Redis ${operation} failed: ${(error as Error).message}`);
+      if (operation === "read" || operation === "fill")
+        this.pausedUntil = performance.now() + PAUSE_AFTER_FAILURE_MS;
       throw error;
     } finally {
       stop();

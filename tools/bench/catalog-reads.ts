@@ -1,0 +1,299 @@
+// Benchmark of catalog's reads with its Redis cache against without, in the same run, on one database:
+//   1. throughput: ListTours (a few first and second pages, some filtered) and GetTour (every tour in turn),
+//      calls/s with `concurrency` calls in flight, against two catalog processes on the same database, one with
+//      the cache (the local Redis, a key prefix of its own) and one without; rounds interleave the two so that
+//      drift on a shared machine hits both alike; the cached one's hit ratio from its /metrics;
+//   2. staleness: seats reserved and released, one change at a time, through the catalog WITHOUT the cache (as
+//      another writer: the cached one learns of it only from the database's notification, the slower of its
+//      two invalidation paths), while pollers read the tour from the cached one through GetTour and ListTours;
+//      for each change, the time until the first read that started after the change was sent and shows it.
+//      Measured from when the change was sent, so it includes the reservation's own time (an upper bound), and
+//      from its answer (commit comes before the answer: a lower bound).
+//
+//   npm run bench:catalog -- [--seconds 5] [--rounds 3] [--concurrency 64] [--changes 200] [--runner dist|tsx]
+import { parseArgs } from "node:util";
+import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import {
+  CatalogService,
+  GetTourRequestSchema,
+  GetTourResponseSchema,
+  ListToursRequestSchema,
+  ListToursResponseSchema,
+} from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { createClient } from "@tourmesh/platform";
+import type { ServiceProcess } from "@tourmesh/stack";
+import { parseRunner, prepareRunner, startBenchStack } from "./bench-stack.js";
+import { describeMachine, loadAverage } from "./proc.js";
+import { fixed, median, table, writeResult } from "./report.js";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" },
+    concurrency: { type: "string", default: "64" },
+    changes: { type: "string", default: "200" },
+    runner: { type: "string", default: "dist" },
+  },
+});
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const concurrency = Number(values.concurrency);
+const changes = Number(values.changes);
+const runner = parseRunner(values.runner);
+const TARGET_LIST_RATIO = 3;
+const STALENESS_TOUR = "tour_lisbon_belem";
+const say = (line = "") => console.log(line);
+
+const encode = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+interface Method {
+  name: "ListTours" | "GetTour";
+  path: string;
+  output: DescMessage;
+  requests: Buffer[];
+}
+
+/** Keeps `concurrency` calls in flight for `durationMs`, cycling through the method's requests; calls/s. */
+async function measure(
+  address: string,
+  method: Method,
+  durationMs: number,
+): Promise<{ rate: number; errors: number }> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const deserialize = (bytes: Buffer) => fromBinary(method.output, bytes);
+  let completed = 0;
+  let errors = 0;
+  let next = 0;
+  const end = performance.now() + durationMs;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const request = method.requests[next++ % method.requests.length] as Buffer;
+      await new Promise<void>((resolve) => {
+        client.makeUnaryRequest(
+          method.path,
+          (bytes: Buffer) => bytes,
+          deserialize,
+          request,
+          new grpc.Metadata(),
+          { deadline: Date.now() + 5_000 },
+          (error) => {
+            if (error) errors++;
+            else completed++;
+            resolve();
+          },
+        );
+      });
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  client.close();
+  return { rate: completed / ((performance.now() - started) / 1000), errors };
+}
+
+/** cache_requests_total of a catalog process, by "cache/result". */
+async function cacheRequests(catalog: ServiceProcess): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${catalog.metricsPort}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const [, cache, result, value] of text.matchAll(
+    /^cache_requests_total\{cache="(\w+)",result="(\w+)"\} (\d+)/gm,
+  ))
+    counts[`${cache}/${result}`] = Number(value);
+  return counts;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+await prepareRunner(runner);
+const stack = await startBenchStack({ runner, services: ["catalog"] });
+try {
+  const cached = stack.process("catalog");
+  const uncached = await stack.launch("catalog", { REDIS_URL: "" });
+  say(`catalog reads, ${describeMachine()}, load ${loadAverage().toFixed(1)}, runner ${runner}`);
+  say(`${concurrency} calls in flight, ${rounds} rounds of ${seconds} s per method and catalog\n`);
+
+  // The requests: first pages of a few listings and the second page of one, and every tour.
+  const reader = createClient(CatalogService, cached.address, { retries: false });
+  const listings = [{}, { destination: "Paris" }, { destination: "rome" }, { availableOnly: true }];
+  const listRequests: Array<MessageInitShape<typeof ListToursRequestSchema>> = listings.map((listing) => ({
+    ...listing,
+    pageSize: 20,
+  }));
+  const firstPage = await reader.listTours({ pageSize: 20 });
+  listRequests.push({ pageSize: 20, pageToken: firstPage.nextPageToken });
+  const allTours = await reader.listTours({ pageSize: 100 });
+  const methods: Method[] = [
+    {
+      name: "ListTours",
+      path: "/tourmesh.catalog.v1.CatalogService/ListTours",
+      output: ListToursResponseSchema,
+      requests: listRequests.map((request) =>
+        encode(toBinary(ListToursRequestSchema, create(ListToursRequestSchema, request))),
+      ),
+    },
+    {
+      name: "GetTour",
+      path: "/tourmesh.catalog.v1.CatalogService/GetTour",
+      output: GetTourResponseSchema,
+      requests: allTours.tours.map((tour) =>
+        encode(toBinary(GetTourRequestSchema, create(GetTourRequestSchema, { tourId: tour.tourId }))),
+      ),
+    },
+  ];
+
+  const throughput: Array<{
+    method: string;
+    withoutCache: number;
+    withCache: number;
+    ratio: number;
+    hitRatio: number;
+    errors: number;
+  }> = [];
+  for (const method of methods) {
+    // Warm both: connections, prepared statements, the cache's entries.
+    await measure(uncached.address, method, 1_000);
+    await measure(cached.address, method, 1_000);
+    const without: number[] = [];
+    const withCache: number[] = [];
+    let errors = 0;
+    const cacheName = method.name === "GetTour" ? "tour" : "tours";
+    const before = await cacheRequests(cached);
+    for (let round = 0; round < rounds; round++) {
+      const a = await measure(uncached.address, method, seconds * 1_000);
+      const b = await measure(cached.address, method, seconds * 1_000);
+      without.push(a.rate);
+      withCache.push(b.rate);
+      errors += a.errors + b.errors;
+    }
+    const after = await cacheRequests(cached);
+    const delta = (result: string) =>
+      (after[`${cacheName}/${result}`] ?? 0) - (before[`${cacheName}/${result}`] ?? 0);
+    const requests = ["hit", "miss", "error", "bypass"].reduce((sum, result) => sum + delta(result), 0);
+    const row = {
+      method: method.name,
+      withoutCache: fixed(median(without)),
+      withCache: fixed(median(withCache)),
+      ratio: fixed(median(withCache) / median(without), 2),
+      hitRatio: fixed(delta("hit") / Math.max(requests, 1), 4),
+      errors,
+    };
+    throughput.push(row);
+    say(
+      `${row.method}: ${row.withoutCache} calls/s without the cache, ${row.withCache} with it (${row.ratio}×), ` +
+        `hit ratio ${(row.hitRatio * 100).toFixed(2)} %, ${row.errors} errors`,
+    );
+  }
+
+  // Staleness: pollers on the cached catalog, changes through the other one.
+  const writer = createClient(CatalogService, uncached.address, { retries: false });
+  type Read = { started: number; seats: number | undefined };
+  let reads: Read[] = [];
+  let polling = true;
+  const pollers = [
+    ...Array.from({ length: 3 }, () => async () => {
+      const { tour } = await reader.getTour({ tourId: STALENESS_TOUR });
+      return tour?.seatsAvailable;
+    }),
+    ...Array.from({ length: 3 }, () => async () => {
+      const page = await reader.listTours({ destination: "Lisbon", pageSize: 100 });
+      return page.tours.find((tour) => tour.tourId === STALENESS_TOUR)?.seatsAvailable;
+    }),
+  ].map(async (read) => {
+    while (polling) {
+      const started = performance.now();
+      const seats = await read();
+      reads.push({ started, seats });
+    }
+  });
+  const fromSent: number[] = [];
+  const fromAnswer: number[] = [];
+  let seats = (await reader.getTour({ tourId: STALENESS_TOUR })).tour?.seatsAvailable ?? 0;
+  let held: string | undefined;
+  try {
+    for (let change = 0; change < changes; change++) {
+      reads = [];
+      const sent = performance.now();
+      if (held) {
+        await writer.releaseSeats({ reservationId: held });
+        held = undefined;
+        seats += 1;
+      } else {
+        held = `bench-${change}`;
+        seats = (await writer.reserveSeats({ tourId: STALENESS_TOUR, seats: 1, reservationId: held }))
+          .seatsAvailable;
+      }
+      const answered = performance.now();
+      const deadline = answered + 10_000;
+      let shown: Read | undefined;
+      while (!shown && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        shown = reads.find((read) => read.started >= sent && read.seats === seats);
+      }
+      if (!shown) throw new Error(`change ${change} was never shown within 10 s`);
+      fromSent.push(shown.started - sent);
+      fromAnswer.push(Math.max(0, shown.started - answered));
+    }
+  } finally {
+    polling = false;
+    await Promise.all(pollers);
+    writer.close();
+    reader.close();
+  }
+  fromSent.sort((a, b) => a - b);
+  fromAnswer.sort((a, b) => a - b);
+  const staleness = {
+    changes,
+    fromSentMs: {
+      p50: fixed(percentile(fromSent, 50), 2),
+      p99: fixed(percentile(fromSent, 99), 2),
+      max: fixed(fromSent.at(-1) ?? 0, 2),
+    },
+    fromAnswerMs: {
+      p50: fixed(percentile(fromAnswer, 50), 2),
+      p99: fixed(percentile(fromAnswer, 99), 2),
+      max: fixed(fromAnswer.at(-1) ?? 0, 2),
+    },
+  };
+
+  say("");
+  say(
+    table(
+      ["method", "calls/s without cache", "calls/s with cache", "ratio", "hit ratio", "errors"],
+      throughput.map((row) => [
+        row.method,
+        row.withoutCache,
+        row.withCache,
+        `${row.ratio}×`,
+        row.hitRatio,
+        row.errors,
+      ]),
+    ),
+  );
+  say("");
+  say(
+    `staleness over ${changes} changes made through the other catalog (first read showing the change): ` +
+      `p50 ${staleness.fromSentMs.p50} ms, p99 ${staleness.fromSentMs.p99} ms, max ${staleness.fromSentMs.max} ms ` +
+      `from sending it; p99 ${staleness.fromAnswerMs.p99} ms, max ${staleness.fromAnswerMs.max} ms from its answer`,
+  );
+  const listRatio = throughput.find((row) => row.method === "ListTours")?.ratio ?? 0;
+  const met = listRatio >= TARGET_LIST_RATIO;
+  say(
+    `target: ListTours with the cache ≥ ${TARGET_LIST_RATIO}× without it: ${met ? "met" : "NOT met"} (${listRatio}×)`,
+  );
+  const path = writeResult("catalog-reads", {
+    machine: describeMachine(),
+    runner,
+    concurrency,
+    seconds,
+    rounds,
+    throughput,
+    staleness,
+    target: { listToursRatio: TARGET_LIST_RATIO, met },
+  });
+  say(`written to ${path}`);
+} finally {
+  await stack.stop();
+}
