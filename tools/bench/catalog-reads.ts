@@ -23,8 +23,8 @@ import {
 } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { createClient } from "@tourmesh/platform";
 import type { ServiceProcess } from "@tourmesh/stack";
-import { parseRunner, prepareRunner, startBenchStack } from "./bench-stack.js";
-import { describeMachine, loadAverage } from "./proc.js";
+import { parseRunner, postgresBackends, prepareRunner, startBenchStack } from "./bench-stack.js";
+import { CpuMeter, describeMachine, loadAverage, pidsNamed } from "./proc.js";
 import { fixed, median, table, writeResult } from "./report.js";
 
 const { values } = parseArgs({
@@ -144,6 +144,32 @@ try {
     },
   ];
 
+  // CPU per call: the catalog process measured, the database's backends and Redis (the machine's other load
+  // moves calls/s far more than it moves these).
+  let measured: ServiceProcess = cached;
+  let backends: number[] = [];
+  const meter = new CpuMeter(
+    () =>
+      new Map([
+        ["catalog", [measured.process.pid ?? 0]],
+        ["postgres", backends],
+        ["redis", pidsNamed("redis-server")],
+      ]),
+  );
+  const cpuMicrosPerCall = async (catalog: ServiceProcess, method: Method) => {
+    measured = catalog;
+    backends = await postgresBackends(stack);
+    meter.reset();
+    const result = await measure(catalog.address, method, seconds * 1_000);
+    const calls = result.rate * meter.read().seconds;
+    const byGroup = meter.read().byGroup;
+    const micros = (group: string) => fixed(((byGroup.get(group) ?? 0) * 1e6) / Math.max(calls, 1));
+    return {
+      ...result,
+      cpu: { catalog: micros("catalog"), postgres: micros("postgres"), redis: micros("redis") },
+    };
+  };
+
   const throughput: Array<{
     method: string;
     withoutCache: number;
@@ -151,6 +177,7 @@ try {
     ratio: number;
     hitRatio: number;
     errors: number;
+    cpuMicrosPerCall: { withoutCache: Record<string, number>; withCache: Record<string, number> };
   }> = [];
   for (const method of methods) {
     // Warm both: connections, prepared statements, the cache's entries.
@@ -159,11 +186,15 @@ try {
     const without: number[] = [];
     const withCache: number[] = [];
     let errors = 0;
+    let cpuWithout: Record<string, number> = {};
+    let cpuWith: Record<string, number> = {};
     const cacheName = method.name === "GetTour" ? "tour" : "tours";
     const before = await cacheRequests(cached);
     for (let round = 0; round < rounds; round++) {
-      const a = await measure(uncached.address, method, seconds * 1_000);
-      const b = await measure(cached.address, method, seconds * 1_000);
+      const a = await cpuMicrosPerCall(uncached, method);
+      const b = await cpuMicrosPerCall(cached, method);
+      cpuWithout = a.cpu;
+      cpuWith = b.cpu;
       without.push(a.rate);
       withCache.push(b.rate);
       errors += a.errors + b.errors;
@@ -179,12 +210,18 @@ try {
       ratio: fixed(median(withCache) / median(without), 2),
       hitRatio: fixed(delta("hit") / Math.max(requests, 1), 4),
       errors,
+      cpuMicrosPerCall: { withoutCache: cpuWithout, withCache: cpuWith },
     };
     throughput.push(row);
     say(
       `${row.method}: ${row.withoutCache} calls/s without the cache, ${row.withCache} with it (${row.ratio}×), ` +
-        `hit ratio ${(row.hitRatio * 100).toFixed(2)} %, ${row.errors} errors`,
+        `hit ratio ${(row.hitRatio * 100).toFixed(2)} % (${["hit", "miss", "error", "bypass"].map((result) => `${result} ${delta(result)}`).join(", ")}), ${row.errors} errors`,
     );
+    const cpu = (micros: Record<string, number>) =>
+      Object.entries(micros)
+        .map(([group, value]) => `${group} ${value}`)
+        .join(" + ");
+    say(`  CPU µs per call, last round: without the cache ${cpu(cpuWithout)}; with it ${cpu(cpuWith)}`);
   }
 
   // Staleness: pollers on the cached catalog, changes through the other one.

@@ -3,12 +3,13 @@
  * read of the database per key and process at a time (single flight: callers that miss the same key meanwhile
  * share that read) fills it. The fill reads the primary, since a stored answer may be served for its whole TTL;
  * answers that are never stored (no cache, or the cache out of use or failing) may come from the read replica.
- * A failing cache is never an error to the caller: the database answers.
+ * A failing cache is never an error to the caller: the database answers, within the call's deadline (Redis is
+ * skipped when the deadline leaves less than twice its command timeout).
  *
  * Only public tour data is cached (what GetTour and ListTours show to anyone); nothing about users or
  * reservations.
  */
-import { NotFoundError } from "@tourmesh/platform";
+import { currentCallContext, NotFoundError } from "@tourmesh/platform";
 import type { CacheMetrics } from "./cache-metrics.js";
 import type { RedisCache } from "./redis-cache.js";
 import { type CacheEntry, type CacheTag, tourEntry, tourPageEntry, tourPageKey } from "./tour-cache.js";
@@ -25,6 +26,8 @@ export interface CacheSettings {
   ttlMs: number;
   /** How long "this tour does not exist" is kept. */
   negativeTtlMs: number;
+  /** The longest a Redis command may take (the adapter's timeout). */
+  commandTimeoutMs: number;
 }
 
 type TourJson = Omit<Tour, "startTime"> & { startTime: string };
@@ -89,7 +92,10 @@ export class CachedTours {
   ): Promise<Body> {
     const count = (result: "hit" | "miss" | "error" | "bypass") =>
       this.metrics.requests.inc({ cache, result });
-    if (!this.cache?.usable) {
+    // A call whose deadline leaves less than a slow Redis could take, and the database after it, skips Redis.
+    const deadline = currentCallContext()?.deadline.getTime();
+    const tooLate = deadline !== undefined && deadline - Date.now() < 2 * this.settings.commandTimeoutMs;
+    if (!this.cache?.usable || tooLate) {
       count("bypass");
       return (await load("replica")).body;
     }

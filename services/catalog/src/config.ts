@@ -19,8 +19,11 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   CACHE_TTL_MS: configFields.milliseconds.default(300_000),
   /** How long "this tour does not exist" is cached. */
   CACHE_NEGATIVE_TTL_MS: configFields.milliseconds.default(5_000),
-  /** A Redis command slower than this counts as failed: the call reads the database instead. */
-  CACHE_TIMEOUT_MS: configFields.milliseconds.default(100),
+  /**
+   * A Redis command slower than this counts as failed: the call reads the database instead. Generous enough
+   * that a busy process's own event loop (the answer waiting behind other calls' work) rarely trips it.
+   */
+  CACHE_TIMEOUT_MS: configFields.milliseconds.default(500),
 });
 
 export type CatalogConfig = z.output<typeof catalogConfigSchema>;

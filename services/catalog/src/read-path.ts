@@ -34,7 +34,11 @@ export function startReadPath(
   const tours = new CachedTours(
     store,
     cache,
-    { ttlMs: config.CACHE_TTL_MS, negativeTtlMs: config.CACHE_NEGATIVE_TTL_MS },
+    {
+      ttlMs: config.CACHE_TTL_MS,
+      negativeTtlMs: config.CACHE_NEGATIVE_TTL_MS,
+      commandTimeoutMs: config.CACHE_TIMEOUT_MS,
+    },
     metrics,
   );
   const NOTIFICATIONS = "database notifications";
