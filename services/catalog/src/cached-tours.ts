@@ -78,8 +78,8 @@ export class CachedTours {
   }
 
   /**
-   * Makes the answers carrying `tags` stale, once a change is committed. A failure is never the caller's: the
-   * cache is then out of use until flushed.
+   * Makes the answers carrying `tags` stale, once a change is committed. A failure is never the caller's: this
+   * process then reads the database until Redis has confirmed the invalidation.
    */
   async invalidate(tags: readonly CacheTag[]): Promise<void> {
     await this.cache?.invalidate(tags).catch(() => undefined);
