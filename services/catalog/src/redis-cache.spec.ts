@@ -19,7 +19,7 @@ describe("RedisCache", () => {
     cache = new RedisCache({
       url: redis.url,
       keyPrefix: "spec:",
-      commandTimeoutMs: 200,
+      commandTimeoutMs: 500,
       logger: createLogger("redis-cache-spec", "silent"),
       metrics,
     });
@@ -115,7 +115,7 @@ describe("RedisCache", () => {
     try {
       const started = performance.now();
       await assert.rejects(cache.read("g"));
-      assert.ok(performance.now() - started < 1_000);
+      assert.ok(performance.now() - started < 2_000);
       assert.equal(cache.usable, false);
     } finally {
       redis.resume();
