@@ -91,6 +91,7 @@ await runService({
       jwksUrl: config.JWKS_URL,
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
+      registry: runtime.metrics.registry,
     });
     server.add(BookingService, bookingHandlers(store, saga, verifier));
 

@@ -64,7 +64,7 @@ describe("BookingSaga against Postgres", () => {
   let pool: Pool;
   before(async () => {
     db = await createBookingDatabase("booking_saga", logger);
-    pool = createPool(db.url, logger, 4);
+    pool = createPool(db.url, logger, { max: 4 });
   });
   after(async () => {
     await pool?.end();

@@ -76,6 +76,7 @@ export async function startGateway(
           jwksUrl: config.JWKS_URL,
           issuer: config.JWT_ISSUER,
           audience: config.JWT_AUDIENCE,
+          registry: metrics.registry,
         }),
         perClient: new RateLimiter(
           { ratePerSecond: config.RATE_LIMIT_PER_IP_RPS, burst: config.RATE_LIMIT_PER_IP_BURST },

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
-import { baseConfigSchema, configFields, type Logger, runService } from "@tourmesh/platform";
+import { AuthMetrics, baseConfigSchema, configFields, type Logger, runService } from "@tourmesh/platform";
 import { z } from "zod";
 import { seedDemoUsers } from "./demo-users.js";
 import { identityHandlers, jwksRoute } from "./handlers.js";
@@ -57,7 +57,7 @@ await runService({
     JWT_TTL_SECONDS: 900,
   },
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
-  async routes(server, { config, db, logger }) {
+  async routes(server, { config, db, logger, metrics }) {
     const users = new UserStore(db as NonNullable<typeof db>);
     if (config.SEED_DEMO_USERS) logger.info({ added: await seedDemoUsers(users) }, "seeded demo users");
     const [signingKey] = signingKeys(config.JWT_SIGNING_KEYS, logger);
@@ -72,6 +72,7 @@ await runService({
           ttlSeconds: config.JWT_TTL_SECONDS,
         },
         dummyHash: await hashPassword(randomBytes(32).toString("base64")),
+        authMetrics: AuthMetrics.of(metrics.registry),
       }),
     );
   },

@@ -1,4 +1,10 @@
-export { bearerToken, type Caller, TokenVerifier, type TokenVerifierOptions } from "./auth.js";
+export {
+  type AuthFailureReason,
+  AuthMetrics,
+  type Caller,
+  TokenVerifier,
+  type TokenVerifierOptions,
+} from "./auth.js";
 export { type CallContext, currentCallContext } from "./call-context.js";
 export { type BaseConfig, baseConfigSchema, ConfigError, configFields, loadConfig } from "./config.js";
 export * from "./errors.js";
@@ -52,11 +58,13 @@ export { type PageTokenCodec, pageTokenCodec } from "./page-token.js";
 export { Poller, type PollerOptions } from "./poller.js";
 export {
   createPool,
+  DatabaseMetrics,
   ensureDatabase,
   inTransaction,
   migrate,
   type Pool,
   type PoolClient,
+  type PoolOptions,
 } from "./postgres.js";
 export { type RunningService, runService, type ServiceDefinition, type ServiceRuntime } from "./service.js";
 export { decodeStatus, toConnectError } from "./status.js";

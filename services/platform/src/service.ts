@@ -11,7 +11,7 @@ import { createClient, type ServiceClient } from "./grpc-client.js";
 import { GrpcServer } from "./grpc-server.js";
 import { createLogger, type Logger } from "./logger.js";
 import { GrpcMetrics, type HttpRoute, startMetricsServer } from "./metrics.js";
-import { createPool, ensureDatabase, migrate, type Pool } from "./postgres.js";
+import { createPool, DatabaseMetrics, ensureDatabase, migrate, type Pool } from "./postgres.js";
 import { startTracing } from "./tracing.js";
 
 /** What a service's routes get to build their handlers from. */
@@ -91,7 +91,7 @@ export async function runService<Schema extends z.ZodObject<typeof baseConfigSch
     await ensureDatabase(databaseUrl);
     await migrate(databaseUrl, definition.database.migrations, logger);
     if (definition.events?.outbox) await migrateOutbox(databaseUrl, logger);
-    db = createPool(databaseUrl, logger);
+    db = createPool(databaseUrl, logger, { metrics: new DatabaseMetrics(metrics.registry) });
   }
 
   let events: EventsRuntime | undefined;
