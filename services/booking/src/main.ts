@@ -8,6 +8,7 @@ import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js"
 import { baseConfigSchema, configFields, Poller, runService, TokenVerifier } from "@tourmesh/platform";
 import { z } from "zod";
 import { bookingSubjects } from "./booking-events.js";
+import { BookingMetrics } from "./booking-metrics.js";
 import { BookingStore } from "./booking-store.js";
 import { bookingHandlers } from "./handlers.js";
 import { paymentSucceededHandler, paymentSucceededSubject } from "./payment-outcomes.js";
@@ -69,6 +70,8 @@ await runService({
   routes(server, runtime) {
     const { config, logger } = runtime;
     const store = new BookingStore(runtime.db as NonNullable<typeof runtime.db>);
+    const metrics = new BookingMetrics(runtime.metrics.registry);
+    metrics.samplePendingPayments(() => store.pendingPayments());
     const saga = new BookingSaga(
       store,
       runtime.client(CatalogService, config.CATALOG_ADDR),
@@ -86,6 +89,7 @@ await runService({
         breakerHalfOpenAfterMs: config.BOOKING_BREAKER_HALF_OPEN_MS,
       },
       logger,
+      metrics,
     );
     const verifier = new TokenVerifier({
       jwksUrl: config.JWKS_URL,
