@@ -50,12 +50,12 @@ function failureReason(error: unknown): AuthFailureReason {
 /**
  * Authentication's metrics on a service's registry: failures by reason, and how long verifying a token's
  * signature and claims takes (a token the verifier remembers is not verified again, so not timed). One per
- * registry, shared by whatever authenticates in the service.
+ * registry, shared by whatever authenticates in the service; the latency histogram exists once a verifier does.
  */
 export class AuthMetrics {
   private static readonly byRegistry = new WeakMap<Registry, AuthMetrics>();
-  readonly verifyDuration: Histogram;
   private readonly failures: Counter<"reason">;
+  private verifyDuration: Histogram | undefined;
 
   static of(registry: Registry): AuthMetrics {
     let metrics = AuthMetrics.byRegistry.get(registry);
@@ -66,13 +66,7 @@ export class AuthMetrics {
     return metrics;
   }
 
-  private constructor(registry: Registry) {
-    this.verifyDuration = new Histogram({
-      name: "jwt_verify_duration_seconds",
-      help: "Time taken to verify an access token not verified before (JWKS fetch included, when one was needed).",
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5],
-      registers: [registry],
-    });
+  private constructor(private readonly registry: Registry) {
     this.failures = new Counter({
       name: "auth_failures_total",
       help: "Callers refused as unauthenticated, by reason.",
@@ -83,6 +77,17 @@ export class AuthMetrics {
 
   failed(reason: AuthFailureReason): void {
     this.failures.inc({ reason });
+  }
+
+  /** The histogram of token verification times. */
+  verifications(): Histogram {
+    this.verifyDuration ??= new Histogram({
+      name: "jwt_verify_duration_seconds",
+      help: "Time taken to verify an access token not verified before (JWKS fetch included, when one was needed).",
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5],
+      registers: [this.registry],
+    });
+    return this.verifyDuration;
   }
 }
 
@@ -115,9 +120,11 @@ export class TokenVerifier {
   private readonly keys: JWTVerifyGetKey;
   private readonly verified = new LRUCache<string, Caller>({ max: VERIFIED_TOKENS_KEPT });
   private readonly metrics: AuthMetrics;
+  private readonly verifications: Histogram;
 
   constructor(private readonly options: TokenVerifierOptions) {
     this.metrics = AuthMetrics.of(options.registry);
+    this.verifications = this.metrics.verifications();
     this.keys = createRemoteJWKSet(new URL(options.jwksUrl), {
       cooldownDuration: 5_000,
       timeoutDuration: 2_000,
@@ -149,7 +156,7 @@ export class TokenVerifier {
       this.metrics.failed(failureReason(error));
       throw new UnauthenticatedError("a valid access token is required");
     } finally {
-      this.metrics.verifyDuration.observe((performance.now() - started) / 1000);
+      this.verifications.observe((performance.now() - started) / 1000);
     }
   }
 
