@@ -70,6 +70,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
           jwksUrl: config.JWKS_URL,
           issuer: config.JWT_ISSUER,
           audience: config.JWT_AUDIENCE,
+          registry: metrics.registry,
         }),
         perClient: new RateLimiter(
           { ratePerSecond: config.RATE_LIMIT_PER_IP_RPS, burst: config.RATE_LIMIT_PER_IP_BURST },
