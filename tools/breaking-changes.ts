@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
-export const releasedContracts = resolve("proto/released/tourmesh-v1.binpb");
+/** The last released contracts, relative to the repository's root. */
+export const releasedContracts = "proto/released/contracts.binpb";
 const buf = resolve("node_modules/.bin/buf");
 
 export interface BreakingChange {
@@ -19,10 +20,14 @@ export interface BreakingChange {
 
 /** The changes in the buf workspace at `workspace` that break the released contracts; none when it is safe. */
 export function breakingChanges(workspace = "."): BreakingChange[] {
-  const run = spawnSync(buf, ["breaking", "--against", releasedContracts, "--error-format", "json"], {
-    cwd: workspace,
-    encoding: "utf8",
-  });
+  const run = spawnSync(
+    buf,
+    ["breaking", "--against", resolve(releasedContracts), "--error-format", "json"],
+    {
+      cwd: workspace,
+      encoding: "utf8",
+    },
+  );
   if (run.status === 0) return [];
   const changes = run.stdout
     .split("\n")

@@ -145,7 +145,7 @@ function operation(
     tags: [method.parent.typeName],
     summary,
     ...(comment === undefined || comment === summary ? {} : { description: comment }),
-    ...(method.deprecated ? { deprecated: true } : {}),
+    ...(method.deprecated || method.parent.deprecated ? { deprecated: true } : {}),
     security: audience === "AUDIENCE_SIGNED_IN" ? [{ [bearer]: [] }] : [],
     responses,
   };

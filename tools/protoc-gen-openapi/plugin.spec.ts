@@ -33,6 +33,7 @@ service FixtureService {
   }
   // Writes a fixture.
   rpc Write(ReadRequest) returns (ReadResponse) {
+    option deprecated = true;
     option (tourmesh.options.v1.access).audience = AUDIENCE_SIGNED_IN;
     option (tourmesh.options.v1.example_request) = '{}';
   }
@@ -130,6 +131,18 @@ describe("protoc-gen-openapi", () => {
     ]);
     const responses = at(paths, "/tourmesh.fixture.v1.FixtureService/Write", "post", "responses") as Json;
     assert.deepEqual(responses["401"], { $ref: "#/components/responses/Unauthenticated" });
+  });
+
+  it("marks the operations of a deprecated method, or of a deprecated service, deprecated", () => {
+    const paths = at(generate(fixture), "paths");
+    assert.equal(at(paths, "/tourmesh.fixture.v1.FixtureService/Write", "post", "deprecated"), true);
+    assert.equal(at(paths, "/tourmesh.fixture.v1.FixtureService/Read", "post", "deprecated"), undefined);
+    const deprecatedService = fixture.replace(
+      "service FixtureService {\n",
+      "service FixtureService {\n  option deprecated = true;\n",
+    );
+    const get = at(generate(deprecatedService), "paths", "/tourmesh.fixture.v1.FixtureService/Read", "get");
+    assert.equal(at(get, "deprecated"), true);
   });
 
   it("takes summaries and descriptions from the proto comments", () => {
