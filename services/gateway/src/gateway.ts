@@ -21,6 +21,7 @@ import { observe } from "./observe.js";
 import { accessByProcedure, exposedServices } from "./public-api.js";
 import { RateLimiter } from "./rate-limit.js";
 import { reflectionImplementation } from "./reflection.js";
+import { webApp } from "./web-app.js";
 
 export interface RunningGateway {
   port: number;
@@ -35,7 +36,8 @@ export interface RunningGateway {
  * The edge: one port that speaks Connect (JSON and binary), gRPC-Web and gRPC, over HTTP/1.1 and h2c alike
  * (see listener.ts).
  * Every exposed call is rate-limited, authenticated when it must be, given a capped deadline, traced, logged,
- * counted and forwarded over gRPC to the internal service that owns it.
+ * counted and forwarded over gRPC to the internal service that owns it. Any other GET is the web app's
+ * (web-app.ts).
  */
 export async function startGateway(
   config: GatewayConfig,
@@ -58,6 +60,7 @@ export async function startGateway(
   const access = new Map(accessByProcedure(exposedServices));
   access.set(`/${ServerReflection.typeName}/${ServerReflection.method.serverReflectionInfo.name}`, "public");
 
+  const serveWebApp = webApp({ dir: config.WEB_APP_DIR, otlpTracesUrl: config.WEB_OTLP_TRACES_URL });
   const edgeRequests = new WeakMap<NodeRequest, EdgeRequest>();
   const handleRpc = connectNodeAdapter({
     readMaxBytes: config.GATEWAY_MAX_REQUEST_BYTES,
@@ -119,6 +122,7 @@ export async function startGateway(
       response.end();
       return;
     }
+    if (serveWebApp(request, response)) return;
     handleRpc(request, response);
   };
 
