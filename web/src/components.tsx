@@ -149,3 +149,34 @@ export function Stars({ average, count }: { average: number; count: number }) {
     </span>
   );
 }
+
+/**
+ * Page tokens as a stack: the current page's token last ("" for the first page). Hidden while everything fits
+ * on one page.
+ */
+export function Pager({
+  pages,
+  nextPageToken,
+  onChange,
+}: {
+  pages: string[];
+  nextPageToken: string;
+  onChange: (pages: string[]) => void;
+}) {
+  if (pages.length === 1 && nextPageToken === "") return null;
+  return (
+    <nav class="pager" aria-label="Pages">
+      <button type="button" disabled={pages.length === 1} onClick={() => onChange(pages.slice(0, -1))}>
+        Previous page
+      </button>
+      <span class="muted">Page {pages.length}</span>
+      <button
+        type="button"
+        disabled={nextPageToken === ""}
+        onClick={() => onChange([...pages, nextPageToken])}
+      >
+        Next page
+      </button>
+    </nav>
+  );
+}

@@ -1,7 +1,7 @@
 import { type Booking, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { useEffect, useState } from "preact/hooks";
 import { booking, catalog } from "../api.js";
-import { ProblemView, useLoad } from "../components.js";
+import { Pager, ProblemView, useLoad } from "../components.js";
 import { dateTime, money, statusWords } from "../format.js";
 import { type Problem, problemOf } from "../problems.js";
 import { useSession } from "../session.js";
@@ -64,19 +64,7 @@ function BookingList() {
               ))}
             </ul>
           )}
-          <nav class="pager" aria-label="Pages">
-            <button type="button" disabled={pages.length === 1} onClick={() => setPages(pages.slice(0, -1))}>
-              Previous page
-            </button>
-            <span class="muted">Page {pages.length}</span>
-            <button
-              type="button"
-              disabled={list.data.nextPageToken === ""}
-              onClick={() => setPages([...pages, list.data.nextPageToken])}
-            >
-              Next page
-            </button>
-          </nav>
+          <Pager pages={pages} nextPageToken={list.data.nextPageToken} onChange={setPages} />
         </>
       )}
     </section>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { notifications } from "../api.js";
-import { ProblemView, useLoad } from "../components.js";
+import { Pager, ProblemView, useLoad } from "../components.js";
 import { dateTime, notificationWords } from "../format.js";
 import { useSession } from "../session.js";
 
@@ -65,19 +65,7 @@ function NotificationList() {
               ))}
             </ul>
           )}
-          <nav class="pager" aria-label="Pages">
-            <button type="button" disabled={pages.length === 1} onClick={() => setPages(pages.slice(0, -1))}>
-              Previous page
-            </button>
-            <span class="muted">Page {pages.length}</span>
-            <button
-              type="button"
-              disabled={shown.nextPageToken === ""}
-              onClick={() => setPages([...pages, shown.nextPageToken])}
-            >
-              Next page
-            </button>
-          </nav>
+          <Pager pages={pages} nextPageToken={shown.nextPageToken} onChange={setPages} />
         </>
       )}
     </section>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso/router";
 import { catalog } from "../api.js";
-import { ProblemView, Stars, useLoad } from "../components.js";
+import { Pager, ProblemView, Stars, useLoad } from "../components.js";
 import { dateTime, money } from "../format.js";
 
 const PAGE_SIZE = 6;
@@ -93,19 +93,7 @@ export function ToursPage() {
               ))}
             </ul>
           )}
-          <nav class="pager" aria-label="Pages">
-            <button type="button" disabled={pages.length === 1} onClick={() => setPages(pages.slice(0, -1))}>
-              Previous page
-            </button>
-            <span class="muted">Page {pages.length}</span>
-            <button
-              type="button"
-              disabled={tours.data.nextPageToken === ""}
-              onClick={() => setPages([...pages, tours.data.nextPageToken])}
-            >
-              Next page
-            </button>
-          </nav>
+          <Pager pages={pages} nextPageToken={tours.data.nextPageToken} onChange={setPages} />
         </>
       )}
     </section>
