@@ -123,7 +123,7 @@ describe("the web app in Chromium, against the whole stack", { timeout: 15 * 60_
         const listTours = resources.find((entry) => entry.name.endsWith("/ListTours"));
         const listed = performance.getEntriesByName("${TOURS_LISTED_MARK}")[0];
         return {
-          html: Math.round(performance.getEntriesByType("navigation")[0].duration),
+          html: Math.round(performance.getEntriesByType("navigation")[0].responseEnd),
           script: Math.round(script ? script.responseEnd : NaN),
           listToursSent: Math.round(listTours ? listTours.startTime : NaN),
           listToursAnswered: Math.round(listTours ? listTours.responseEnd : NaN),
@@ -131,7 +131,7 @@ describe("the web app in Chromium, against the whole stack", { timeout: 15 * 60_
         };
       })()`)) as Record<"html" | "script" | "listToursSent" | "listToursAnswered" | "listed", number>;
       console.log(
-        `tours listed ${timing.listed} ms after the start of a cold load (${when}): index.html ${timing.html} ms, ` +
+        `tours listed ${timing.listed} ms after the start of a cold load (${when}): index.html arrived ${timing.html} ms, ` +
           `script loaded ${timing.script} ms, ListTours sent ${timing.listToursSent} ms and answered ${timing.listToursAnswered} ms`,
       );
       assert.ok(Number.isFinite(timing.listed), "the page marks when the tours are listed");

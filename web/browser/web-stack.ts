@@ -11,6 +11,8 @@ export async function startWebStack(logs: StackOptions["logs"] = "keep") {
   return startStack({
     prefix: "web",
     logs,
+    // The whole stack on a busy machine: identity's password hashing alone can take tens of seconds.
+    readyTimeoutMs: 180_000,
     env: {
       gateway: { WEB_APP_DIR: webAppDir },
       booking: {
