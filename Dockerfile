@@ -46,6 +46,8 @@ COPY --chown=1000:1000 services/${SERVICE} services/${SERVICE}
 # code reads at run time (its migrations and the platform's), laid out as the production image's /app.
 FROM sources AS build
 ARG SERVICE
+# The web app's sources: the gateway's bundle serves the app, which tools/build.ts builds into it with Vite.
+COPY web web
 COPY tools/build.ts tools/
 COPY stack/src/topology.ts stack/src/
 RUN node --import tsx tools/build.ts "${SERVICE}"

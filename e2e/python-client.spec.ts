@@ -14,6 +14,8 @@ const run = promisify(execFile);
 /** Debian's interpreter, where python3-grpcio and python3-grpc-tools install (see .ci/run). */
 const python = "/usr/bin/python3";
 const protos = [
+  "tourmesh/options/v1/access.proto",
+  "tourmesh/options/v1/example.proto",
   "tourmesh/common/v1/money.proto",
   "tourmesh/catalog/v1/catalog.proto",
   "tourmesh/booking/v1/booking.proto",

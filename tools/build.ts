@@ -109,6 +109,15 @@ function keepSourceBehaviour(runTimeFiles: Set<string>): Plugin {
   };
 }
 
+/**
+ * Run-time files that are made by a build rather than kept in the repository, and how to make each when it is
+ * missing: the gateway serves the web app from web/dist. Imported on demand, so that bundling any other
+ * service needs neither web/ nor Vite.
+ */
+const builtRunTimeFiles = new Map<string, () => Promise<void>>([
+  [join(repoRoot, "web", "dist"), async () => (await import("../web/build.js")).ensureWebApp()],
+]);
+
 async function buildService(service: string, outRoot: string): Promise<void> {
   const outDir = resolve(repoRoot, bundleDir(service, outRoot));
   rmSync(outDir, { recursive: true, force: true });
@@ -126,6 +135,7 @@ async function buildService(service: string, outRoot: string): Promise<void> {
     logLevel: "warning",
   });
   for (const file of runTimeFiles) {
+    await builtRunTimeFiles.get(file)?.();
     if (!existsSync(file))
       throw new Error(`${service} reads ${relative(repoRoot, file)}, which does not exist`);
     cpSync(file, join(outDir, relative(repoRoot, file)), { recursive: true });

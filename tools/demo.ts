@@ -22,6 +22,7 @@ import {
   services,
   startStack,
 } from "@tourmesh/stack";
+import { ensureWebApp } from "../web/build.js";
 import { runLoad } from "./load/load-generator.js";
 
 const verbose = process.env.DEMO_VERBOSE === "1";
@@ -30,6 +31,8 @@ const say = (line = "") => process.stdout.write(`${line}\n`);
 const money = (amount: Money | undefined) =>
   `${(Number(amount?.minorUnits ?? 0n) / 100).toFixed(2)} ${amount?.currencyCode ?? ""}`;
 
+// The gateway serves the web app from web/dist as it finds it at start: built first on a fresh clone.
+await ensureWebApp({ log: (line) => say(`web app: ${line}`) });
 const infrastructure = await ensureInfrastructure(".tourmesh");
 for (const what of infrastructure.started) say(`started ${what}`);
 
@@ -153,6 +156,7 @@ try {
 
 say(`
 Where to look:
+  web app  ${stack.gatewayUrl}/   (sign in as alice or bob, password tourmesh-demo)
   gateway (Connect, gRPC-Web, gRPC; HTTP/1.1 and h2c)  ${stack.gatewayUrl}
   metrics  ${services.map((service) => `${service.name} http://127.0.0.1:${service.metricsPort}/metrics`).join("\n           ")}
   JWKS     ${stack.environmentOf("gateway").JWKS_URL}

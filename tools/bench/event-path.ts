@@ -45,7 +45,7 @@ await migrateInbox(db.url, logger);
 await db.query(
   "CREATE TABLE effects (event_id uuid PRIMARY KEY, handled_at timestamptz NOT NULL DEFAULT clock_timestamp())",
 );
-const pool = createPool(db.url, logger, 20);
+const pool = createPool(db.url, logger, { max: 20 });
 
 const runtime = (service: string, outbox: boolean, setUp?: (events: EventsRuntime) => void) => {
   const events = new EventsRuntime({

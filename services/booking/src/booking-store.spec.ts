@@ -22,11 +22,11 @@ describe("BookingStore against Postgres", () => {
   let lookupPool: Pool;
   before(async () => {
     db = await createBookingDatabase("booking_store", logger);
-    pool = createPool(db.url, logger, 10);
+    pool = createPool(db.url, logger, { max: 10 });
     store = new BookingStore(pool);
     // One connection's key lookups on the new, empty table, often enough for Postgres to settle on one plan
     // for good if it were let to.
-    lookupPool = createPool(db.url, logger, 1);
+    lookupPool = createPool(db.url, logger, { max: 1 });
     for (let run = 0; run < 10; run++)
       await new BookingStore(lookupPool).findByKey("heavy-user", `none-${run}`);
   });

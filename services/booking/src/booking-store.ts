@@ -1,5 +1,6 @@
 import { changeWithEvents, inTransaction, NotFoundError, type Pool, recordEvent } from "@tourmesh/platform";
 import { bookingEvents, bookingSubjects, paymentRequested } from "./booking-events.js";
+import type { PendingPayments } from "./booking-metrics.js";
 import {
   type BookingEvent,
   type BookingStatus,
@@ -294,6 +295,17 @@ export class BookingStore {
       booking.retryRequested ? [] : [paymentRequested(booking)],
     );
     return row ? toBooking(row) : this.get(booking.bookingId);
+  }
+
+  /** Bookings waiting for their payment: how many, and how long the oldest has waited. */
+  async pendingPayments(): Promise<PendingPayments> {
+    const { rows } = await this.db.query<{ count: number; oldest_age_seconds: number }>(
+      `SELECT count(*)::int AS count,
+              coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
+         FROM bookings WHERE status = 'PENDING_PAYMENT'`,
+    );
+    const [row] = rows;
+    return { count: row?.count ?? 0, oldestAgeSeconds: row?.oldest_age_seconds ?? 0 };
   }
 
   /**

@@ -3,6 +3,7 @@ import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js"
 import { PaymentSucceededSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
 import { runService, TokenVerifier } from "@tourmesh/platform";
+import { BookingMetrics } from "./booking-metrics.js";
 import { BookingStore } from "./booking-store.js";
 import { bookingConfigSchema, bookingDefaults, sagaOptions } from "./config.js";
 import { bookingHandlers } from "./handlers.js";
@@ -21,11 +22,14 @@ await runService({
     const store = new BookingStore(db);
     const catalog = runtime.client(CatalogService, config.CATALOG_ADDR);
     const payment = runtime.client(PaymentService, config.PAYMENT_ADDR);
-    const saga = new BookingSaga(store, catalog, payment, sagaOptions(config), logger);
+    const metrics = new BookingMetrics(runtime.metrics.registry);
+    metrics.samplePendingPayments(() => store.pendingPayments());
+    const saga = new BookingSaga(store, catalog, payment, sagaOptions(config), logger, metrics);
     const verifier = new TokenVerifier({
       jwksUrl: config.JWKS_URL,
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
+      registry: runtime.metrics.registry,
     });
     server.add(BookingService, bookingHandlers(store, saga, verifier));
     runPaymentRetries(runtime, store, saga, {

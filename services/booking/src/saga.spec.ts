@@ -14,6 +14,8 @@ import {
 } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
 import { createLogger, createPool, type Pool, type ServiceClient } from "@tourmesh/platform";
 import type { TestDatabase } from "@tourmesh/platform/testing";
+import { Registry } from "prom-client";
+import { BookingMetrics } from "./booking-metrics.js";
 import { BookingStore } from "./booking-store.js";
 import { BookingSaga } from "./saga.js";
 import { createBookingDatabase } from "./testing/booking-database.js";
@@ -64,7 +66,7 @@ describe("BookingSaga against Postgres", () => {
   let pool: Pool;
   before(async () => {
     db = await createBookingDatabase("booking_saga", logger);
-    pool = createPool(db.url, logger, 4);
+    pool = createPool(db.url, logger, { max: 4 });
   });
   after(async () => {
     await pool?.end();
@@ -87,6 +89,7 @@ describe("BookingSaga against Postgres", () => {
       paymentReportingFirst(() => saga, reports),
       options,
       logger,
+      new BookingMetrics(new Registry()),
     );
     return saga;
   };

@@ -22,6 +22,7 @@ import {
   handleWhen,
 } from "cockatiel";
 import { LRUCache } from "lru-cache";
+import type { BookingMetrics, SettleOutcome } from "./booking-metrics.js";
 import { type BookingEvent, needsRefund } from "./booking-state.js";
 import type { BookingStore, StoredBooking } from "./booking-store.js";
 import {
@@ -111,6 +112,7 @@ export class BookingSaga {
     private readonly payment: ServiceClient<typeof PaymentService>,
     private readonly options: SagaOptions,
     private readonly logger: Logger,
+    private readonly metrics: BookingMetrics,
   ) {
     this.leaseMs = options.chargeTimeoutMs * 2 + options.catalogTimeoutMs * 2 + 1_000;
     this.tours = new TourFactsCache(catalog, options.tourFactsTtlMs, options.catalogTimeoutMs);
@@ -121,6 +123,7 @@ export class BookingSaga {
     this.breaker.onStateChange((state) =>
       this.logger.warn({ circuit: CircuitState[state] }, "payment circuit breaker changed state"),
     );
+    metrics.watchPaymentCircuit(() => this.breaker.state);
   }
 
   async quote(request: QuoteRequest): Promise<Quote> {
@@ -169,9 +172,16 @@ export class BookingSaga {
     const { bookingId } = booking;
     const attempt = this.attemptSettle(booking, runBy);
     this.settling.set(bookingId, attempt);
+    let outcome: SettleOutcome = "error";
     try {
-      return await attempt;
+      const settled = await attempt;
+      outcome = settled.status;
+      return settled;
+    } catch (error) {
+      if (error instanceof FailedPreconditionError) outcome = "sold_out";
+      throw error;
     } finally {
+      this.metrics.settled(runBy, outcome);
       if (this.settling.get(bookingId) === attempt) this.settling.delete(bookingId);
     }
   }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { baseConfigSchema, type ConfigDefaults } from "@tourmesh/platform";
 import { z } from "zod";
 
@@ -44,6 +45,10 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ DEFAULT_DEADLINE_MS: 
   GATEWAY_MAX_REQUEST_BYTES: count,
   /** Calls forwarded at once; more are refused with UNAVAILABLE at once (load shedding, see admission.ts). */
   GATEWAY_MAX_IN_FLIGHT: count,
+  /** The built web app served at / (see web-app.ts); when it holds no build, / says how to make one. */
+  WEB_APP_DIR: z.string().min(1),
+  /** Where browsers send the web app's spans (OTLP/HTTP, e.g. https://otel.example.com/v1/traces); unset, none. */
+  WEB_OTLP_TRACES_URL: z.url().optional(),
 });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
@@ -70,4 +75,5 @@ export const gatewayDefaults = {
   CORS_ALLOWED_ORIGINS: "*",
   GATEWAY_MAX_REQUEST_BYTES: 1_048_576,
   GATEWAY_MAX_IN_FLIGHT: 96,
+  WEB_APP_DIR: fileURLToPath(new URL("../../../web/dist", import.meta.url)),
 } satisfies ConfigDefaults<typeof gatewayConfigSchema>;

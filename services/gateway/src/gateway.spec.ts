@@ -90,11 +90,17 @@ interface BookingCall {
 
 /** The BookingService test double (see the file comment). `slow-<ms>` booking ids take that long. */
 async function startBookingDouble(jwksUrl: string) {
-  const verifier = new TokenVerifier({ jwksUrl, issuer: ISSUER, audience: AUDIENCE });
+  const metrics = new GrpcMetrics();
+  const verifier = new TokenVerifier({
+    jwksUrl,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    registry: metrics.registry,
+  });
   const calls: BookingCall[] = [];
   const server = new GrpcServer({
     logger: createLogger("booking-double", "silent"),
-    metrics: new GrpcMetrics(),
+    metrics,
     defaultDeadlineMs: 5_000,
   });
   const serve = async (method: string, context: CallContext) => {
@@ -170,6 +176,17 @@ describe("gateway", () => {
       .setIssuedAt(now - 60)
       .setExpirationTime(claims.expiresAt ?? now + 300)
       .sign(key);
+  }
+
+  /** The gateway's auth_failures_total, by reason. */
+  async function authFailures(): Promise<Record<string, number>> {
+    const metrics = await (await fetch(`http://127.0.0.1:${gateway.metricsPort}/metrics`)).text();
+    return Object.fromEntries(
+      [...metrics.matchAll(/^auth_failures_total\{reason="(\w+)"\} (\S+)$/gm)].map(([, reason, value]) => [
+        reason,
+        Number(value),
+      ]),
+    );
   }
 
   /** A gateway in front of this file's stack (stopped with it), with `env` on top of the file's settings. */
@@ -358,6 +375,7 @@ describe("gateway", () => {
       "wrong audience": callOptions(address, await mint({ audience: "another-app" })),
     };
     const reachedBefore = booking.calls.length;
+    const failuresBefore = await authFailures();
     for (const [what, options] of Object.entries(refused)) {
       const error = await rejection(client.listBookings({}, options));
       assert.equal(error.code, Code.Unauthenticated, what);
@@ -365,6 +383,18 @@ describe("gateway", () => {
     }
     assert.equal(booking.calls.length, reachedBefore, "no refused call reached the booking service");
     assert.ok(booking.calls.length > before);
+    const failuresAfter = await authFailures();
+    const counted = (reason: string) => (failuresAfter[reason] ?? 0) - (failuresBefore[reason] ?? 0);
+    assert.deepEqual(
+      Object.fromEntries(
+        ["missing_token", "invalid_token", "expired", "bad_signature", "bad_claims"].map((reason) => [
+          reason,
+          counted(reason),
+        ]),
+      ),
+      { missing_token: 2, invalid_token: 1, expired: 1, bad_signature: 3, bad_claims: 2 },
+      "the gateway counts each refusal by its reason",
+    );
   });
 
   it("passes an internal service's error through with its code, message and field violations", async () => {

@@ -27,13 +27,15 @@ import { observe } from "./observe.js";
 import { accessByProcedure, exposedServices } from "./public-api.js";
 import { RateLimiter } from "./rate-limit.js";
 import { reflectionImplementation } from "./reflection.js";
+import { webApp } from "./web-app.js";
 
 /**
  * The edge: one port that speaks Connect (JSON and binary), gRPC-Web and gRPC, over HTTP/1.1 and h2c alike
  * (see listener.ts).
  * Every exposed call is rate-limited, authenticated when it must be, given a capped deadline, traced, logged,
- * counted and forwarded over gRPC to the internal service that owns it. The platform's lifecycle starts it
- * and drains it; the drain ends by closing the clients to the internal services.
+ * counted and forwarded over gRPC to the internal service that owns it. Any other GET is the web app's
+ * (web-app.ts). The platform's lifecycle starts it and drains it; the drain ends by closing the clients to the
+ * internal services.
  */
 export function createGateway(config: GatewayConfig, logger: Logger, metrics: GrpcMetrics): DrainableServer {
   const clients: Array<{ close(): void }> = [];
@@ -52,6 +54,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
   const access = new Map(accessByProcedure(exposedServices));
   access.set(`/${ServerReflection.typeName}/${ServerReflection.method.serverReflectionInfo.name}`, "public");
 
+  const serveWebApp = webApp({ dir: config.WEB_APP_DIR, otlpTracesUrl: config.WEB_OTLP_TRACES_URL });
   const edgeRequests = new WeakMap<NodeRequest, EdgeRequest>();
   const handleRpc = connectNodeAdapter({
     readMaxBytes: config.GATEWAY_MAX_REQUEST_BYTES,
@@ -70,6 +73,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
           jwksUrl: config.JWKS_URL,
           issuer: config.JWT_ISSUER,
           audience: config.JWT_AUDIENCE,
+          registry: metrics.registry,
         }),
         perClient: new RateLimiter(
           { ratePerSecond: config.RATE_LIMIT_PER_IP_RPS, burst: config.RATE_LIMIT_PER_IP_BURST },
@@ -113,6 +117,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
       response.end();
       return;
     }
+    if (serveWebApp(request, response)) return;
     handleRpc(request, response);
   };
 

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { RetryInfoSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
-import { bearerToken, type TokenVerifier } from "@tourmesh/platform";
+import type { TokenVerifier } from "@tourmesh/platform";
 import { edgeRequestKey } from "./edge-request.js";
 import type { Access } from "./public-api.js";
 import type { RateLimiter } from "./rate-limit.js";
@@ -52,7 +52,7 @@ export function guard({ access, verifier, perClient, perUser }: GuardOptions): I
     const clientWait = perClient.take(edge.clientIp);
     if (clientWait > 0) throw rateLimited(clientWait, "client address");
     if (level === "signed-in") {
-      const caller = await verifier.verify(bearerToken(request.header.get("authorization") ?? undefined));
+      const caller = await verifier.verifyBearer(request.header.get("authorization"));
       edge.userId = caller.userId;
       const userWait = perUser.take(caller.userId);
       if (userWait > 0) throw rateLimited(userWait, "user");

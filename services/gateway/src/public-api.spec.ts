@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { accessByProcedure, exposedServices } from "./public-api.js";
+import { Health } from "@tourmesh/gen/health/v1/health_pb.js";
+import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
+import { accessByProcedure, expose, exposedServices } from "./public-api.js";
 
 describe("the public API", () => {
   it("exposes exactly these methods: reads and sign-in to anyone, the rest to signed-in users", () => {
@@ -17,5 +19,16 @@ describe("the public API", () => {
       "/tourmesh.notification.v1.NotificationService/ListNotifications": "signed-in",
       "/tourmesh.identity.v1.IdentityService/SignIn": "public",
     });
+  });
+
+  it("exposes nothing of a service whose contract keeps every method internal", () => {
+    assert.deepEqual(expose(PaymentService, "BOOKING_ADDR").methods, {});
+  });
+
+  it("refuses a service with a method that declares no audience, naming the method", () => {
+    assert.throws(
+      () => expose(Health, "CATALOG_ADDR"),
+      /^Error: grpc\.health\.v1\.Health\.Check declares no audience: set \(tourmesh\.options\.v1\.access\)/,
+    );
   });
 });

@@ -1,13 +1,15 @@
 /**
- * What the gateway exposes: the public methods, who may call each, and which internal service answers it.
- * A method not listed here is not routed (UNIMPLEMENTED): CatalogService.ReserveSeats/ReleaseSeats are for
- * booking only, and PaymentService is internal altogether.
+ * What the gateway exposes: the public services, which internal service answers each, and who may call each
+ * method, read from the `(tourmesh.options.v1.access)` option every method declares in its proto. A method
+ * whose audience is internal (CatalogService.ReserveSeats/ReleaseSeats, all of PaymentService) is not routed
+ * (UNIMPLEMENTED); a method that declares no audience stops the gateway at start.
  */
-import type { DescService } from "@bufbuild/protobuf";
+import { type DescMethod, type DescService, getOption, hasOption } from "@bufbuild/protobuf";
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { NotificationService } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
+import { Audience, access } from "@tourmesh/gen/tourmesh/options/v1/access_pb.js";
 import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
 import type { GatewayConfig } from "./config.js";
 
@@ -22,36 +24,49 @@ export interface ExposedService {
   methods: Readonly<Record<string, Access>>;
 }
 
-function expose<S extends DescService>(
-  service: S,
-  peer: ExposedService["peer"],
-  methods: { [M in keyof S["method"]]?: Access },
-): ExposedService {
-  return { service, peer, methods: methods as Record<string, Access> };
+/** The method's declared access, or undefined when the contract keeps it internal; throws when it declares none. */
+export function declaredAccess(method: DescMethod): Access | undefined {
+  const audience = hasOption(method, access) ? getOption(method, access).audience : Audience.UNSPECIFIED;
+  switch (audience) {
+    case Audience.PUBLIC:
+      return "public";
+    case Audience.SIGNED_IN:
+      return "signed-in";
+    case Audience.INTERNAL:
+      return undefined;
+    default:
+      throw new Error(
+        `${method.parent.typeName}.${method.name} declares no audience: set (tourmesh.options.v1.access) in its proto`,
+      );
+  }
+}
+
+/** Exposes every method of the service that its contract does not keep internal. */
+export function expose(service: DescService, peer: ExposedService["peer"]): ExposedService {
+  const methods: Record<string, Access> = {};
+  for (const method of service.methods) {
+    const level = declaredAccess(method);
+    if (level !== undefined) methods[method.localName] = level;
+  }
+  return { service, peer, methods };
 }
 
 export const exposedServices: readonly ExposedService[] = [
-  expose(CatalogService, "CATALOG_ADDR", { listTours: "public", getTour: "public" }),
-  expose(BookingService, "BOOKING_ADDR", {
-    quotePrice: "signed-in",
-    createBooking: "signed-in",
-    getBooking: "signed-in",
-    listBookings: "signed-in",
-    cancelBooking: "signed-in",
-  }),
-  expose(ReviewService, "REVIEW_ADDR", { createReview: "signed-in", listReviews: "public" }),
-  expose(NotificationService, "NOTIFICATION_ADDR", { listNotifications: "signed-in" }),
-  expose(IdentityService, "IDENTITY_ADDR", { signIn: "public" }),
+  expose(CatalogService, "CATALOG_ADDR"),
+  expose(BookingService, "BOOKING_ADDR"),
+  expose(ReviewService, "REVIEW_ADDR"),
+  expose(NotificationService, "NOTIFICATION_ADDR"),
+  expose(IdentityService, "IDENTITY_ADDR"),
 ];
 
 /** Access by procedure path, e.g. "/tourmesh.catalog.v1.CatalogService/ListTours". */
 export function accessByProcedure(services: readonly ExposedService[]): ReadonlyMap<string, Access> {
-  const access = new Map<string, Access>();
+  const byProcedure = new Map<string, Access>();
   for (const { service, methods } of services) {
     for (const method of service.methods) {
       const level = methods[method.localName];
-      if (level !== undefined) access.set(`/${service.typeName}/${method.name}`, level);
+      if (level !== undefined) byProcedure.set(`/${service.typeName}/${method.name}`, level);
     }
   }
-  return access;
+  return byProcedure;
 }

@@ -1,5 +1,10 @@
 import type { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
-import type { HttpRoute, ServiceHandlers } from "@tourmesh/platform";
+import {
+  type AuthMetrics,
+  type HttpRoute,
+  type ServiceHandlers,
+  UnauthenticatedError,
+} from "@tourmesh/platform";
 import { issueAccessToken, type TokenSettings } from "./access-tokens.js";
 import { authenticate, checkSignIn } from "./sign-in.js";
 import { publicJwks, type SigningKey } from "./signing-keys.js";
@@ -12,6 +17,8 @@ export interface IdentityDependencies {
   tokens: TokenSettings;
   /** A hash of a random password, checked for unknown users so that they take as long as known ones. */
   dummyHash: string;
+  /** Where refused sign-ins are counted (auth_failures_total{reason="wrong_credentials"}). */
+  authMetrics: AuthMetrics;
 }
 
 /** IdentityService over gRPC: checks the request, checks the credentials, signs a token. */
@@ -20,7 +27,10 @@ export function identityHandlers(deps: IdentityDependencies): ServiceHandlers<ty
     async signIn(request) {
       checkSignIn(request);
       const found = await deps.users.findByUsername(request.username);
-      const user = await authenticate(found, request.password, deps.dummyHash);
+      const user = await authenticate(found, request.password, deps.dummyHash).catch((error: unknown) => {
+        if (error instanceof UnauthenticatedError) deps.authMetrics.failed("wrong_credentials");
+        throw error;
+      });
       const { token, expiresIn } = await issueAccessToken(deps.signingKey, user, deps.tokens);
       return { accessToken: token, expiresIn, tokenType: "Bearer" };
     },

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from "@tourmesh/platform/testin
 import type { ServiceProcess } from "@tourmesh/stack";
 import { startService } from "@tourmesh/stack/testing";
 import { decodeJwt, decodeProtectedHeader } from "jose";
+import { Registry } from "prom-client";
 
 const ISSUER = "https://identity.tourmesh";
 const AUDIENCE = "tourmesh";
@@ -96,7 +97,12 @@ describe("identity with the demo users", () => {
     assert.equal((claims.exp ?? 0) - (claims.iat ?? 0), 900);
     assert.ok(Math.abs((claims.iat ?? 0) - Date.now() / 1000) < 60);
 
-    const verifier = new TokenVerifier({ jwksUrl: identity.jwksUrl, issuer: ISSUER, audience: AUDIENCE });
+    const verifier = new TokenVerifier({
+      jwksUrl: identity.jwksUrl,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      registry: new Registry(),
+    });
     assert.deepEqual(await verifier.verify(response.accessToken), { userId: claims.sub, username: "alice" });
 
     const again = decodeJwt(
@@ -127,6 +133,12 @@ describe("identity with the demo users", () => {
       }
     }
     assert.deepEqual([...messages], ["wrong username or password"]);
+    const metrics = await (await fetch(`http://127.0.0.1:${identity.process.metricsPort}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^auth_failures_total\{reason="wrong_credentials"\} 6$/m,
+      "each refusal counted once",
+    );
     // An unknown user still costs a password hash (~0.2 s); without it the answer would come ~100× sooner.
     const ratio = median(unknownUser) / median(wrongPassword);
     assert.ok(
@@ -200,7 +212,12 @@ describe("signing key rotation", () => {
       JWT_SIGNING_KEYS: JSON.stringify([keyA]),
     });
     started.push(first);
-    const verifier = new TokenVerifier({ jwksUrl: first.jwksUrl, issuer: ISSUER, audience: AUDIENCE });
+    const verifier = new TokenVerifier({
+      jwksUrl: first.jwksUrl,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      registry: new Registry(),
+    });
     const tokenA = (await first.client.signIn({ username: "bob", password: "tourmesh-demo" })).accessToken;
     assert.equal(decodeProtectedHeader(tokenA).kid, "key-a");
     const bob = await verifier.verify(tokenA); // the verifier now holds the key set {A}

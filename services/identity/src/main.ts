@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
-import { runService } from "@tourmesh/platform";
+import { AuthMetrics, runService } from "@tourmesh/platform";
 import { identityConfigSchema, identityDefaults } from "./config.js";
 import { seedDemoUsers } from "./demo-users.js";
 import { identityHandlers, jwksRoute } from "./handlers.js";
@@ -13,7 +13,7 @@ await runService({
   config: identityConfigSchema,
   defaults: identityDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
-  async routes(server, { config, db, logger }) {
+  async routes(server, { config, db, logger, metrics }) {
     const users = new UserStore(db);
     if (config.SEED_DEMO_USERS) logger.info({ added: await seedDemoUsers(users) }, "seeded demo users");
     const { keys, ephemeral } = config.JWT_SIGNING_KEYS;
@@ -35,6 +35,7 @@ await runService({
           ttlSeconds: config.JWT_TTL_SECONDS,
         },
         dummyHash: await hashPassword(randomBytes(32).toString("base64")),
+        authMetrics: AuthMetrics.of(metrics.registry),
       }),
     );
   },

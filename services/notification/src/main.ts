@@ -27,6 +27,7 @@ await runService({
       jwksUrl: config.JWKS_URL,
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
+      registry: runtime.metrics.registry,
     });
     server.add(NotificationService, notificationHandlers(store, verifier));
 

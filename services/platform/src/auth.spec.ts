@@ -1,16 +1,25 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Metadata } from "@grpc/grpc-js";
+import { Registry } from "prom-client";
 import { TokenVerifier } from "./auth.js";
 import { UnauthenticatedError } from "./errors.js";
+import { freePort } from "./testing/free-port.js";
 import { startTestTokenIssuer, type TestTokenIssuer } from "./testing/test-tokens.js";
+
+/** The value of one sample in the registry's exposition; 0 when it has none yet. */
+async function sample(registry: Registry, series: string): Promise<number> {
+  const escaped = series.replace(/[{}"+]/g, "\\$&");
+  return Number(new RegExp(`^${escaped} (\\S+)$`, "m").exec(await registry.metrics())?.[1] ?? 0);
+}
 
 describe("TokenVerifier's memory of verified tokens", () => {
   let issuer: TestTokenIssuer;
   let verifier: TokenVerifier;
   before(async () => {
     issuer = await startTestTokenIssuer();
-    verifier = new TokenVerifier(issuer);
+    verifier = new TokenVerifier({ ...issuer, registry: new Registry() });
   });
   after(() => issuer.stop());
 
@@ -25,5 +34,81 @@ describe("TokenVerifier's memory of verified tokens", () => {
     const expired = await issuer.sign("user-3", { expiresInSeconds: -60 });
     await assert.rejects(verifier.verify(expired), UnauthenticatedError);
     await assert.rejects(verifier.verify(expired), UnauthenticatedError);
+  });
+});
+
+describe("TokenVerifier's metrics", () => {
+  let issuer: TestTokenIssuer;
+  let stranger: TestTokenIssuer;
+  before(async () => {
+    issuer = await startTestTokenIssuer();
+    stranger = await startTestTokenIssuer();
+  });
+  after(async () => {
+    await issuer.stop();
+    await stranger.stop();
+  });
+
+  it("counts each refusal by its reason, and gives the caller the same answer for all", async () => {
+    const registry = new Registry();
+    const verifier = new TokenVerifier({ ...issuer, registry });
+    const valid = await issuer.sign("user-1");
+    const [header, payload, signature = ""] = valid.split(".");
+    const tampered = `${header}.${payload}.${signature.startsWith("A") ? "B" : "A"}${signature.slice(1)}`;
+    const expired = await issuer.sign("user-1", { expiresInSeconds: -60 });
+    const elsewhere = await issuer.sign("user-1", { audience: "someone-else" });
+    const foreign = await stranger.sign("user-1");
+    const refusals: Array<[reason: string, call: () => Promise<unknown>]> = [
+      ["missing_token", () => verifier.authenticate(new Metadata())],
+      ["missing_token", () => verifier.verifyBearer(`Basic ${valid}`)],
+      ["invalid_token", () => verifier.verifyBearer("Bearer not-a-jwt")],
+      ["expired", () => verifier.verify(expired)],
+      ["bad_claims", () => verifier.verify(elsewhere)],
+      ["bad_signature", () => verifier.verify(tampered)],
+      ["unknown_key", () => verifier.verify(foreign)],
+    ];
+    for (const [reason, call] of refusals) {
+      await assert.rejects(call(), (error: unknown) => {
+        assert.ok(error instanceof UnauthenticatedError, reason);
+        assert.equal(error.message, "a valid access token is required");
+        return true;
+      });
+    }
+    for (const reason of ["invalid_token", "expired", "bad_claims", "bad_signature", "unknown_key"]) {
+      assert.equal(await sample(registry, `auth_failures_total{reason="${reason}"}`), 1, reason);
+    }
+    assert.equal(await sample(registry, 'auth_failures_total{reason="missing_token"}'), 2);
+  });
+
+  it("counts a token it cannot check, because the issuer's keys cannot be fetched, as keys_unavailable", async () => {
+    const registry = new Registry();
+    const nowhere = new TokenVerifier({
+      ...issuer,
+      jwksUrl: `http://127.0.0.1:${await freePort()}/.well-known/jwks.json`,
+      registry,
+    });
+    await assert.rejects(nowhere.verify(await issuer.sign("user-1")), UnauthenticatedError);
+    assert.equal(await sample(registry, 'auth_failures_total{reason="keys_unavailable"}'), 1);
+  });
+
+  it("times each verification, but not a remembered token's reuse", async () => {
+    const registry = new Registry();
+    const verifier = new TokenVerifier({ ...issuer, registry });
+    const token = await issuer.sign("user-1");
+    for (let call = 0; call < 3; call++) await verifier.verifyBearer(`Bearer ${token}`);
+    await assert.rejects(verifier.verify(await issuer.sign("user-1", { expiresInSeconds: -60 })));
+
+    assert.equal(await sample(registry, "jwt_verify_duration_seconds_count"), 2);
+    const seconds = await sample(registry, "jwt_verify_duration_seconds_sum");
+    assert.ok(seconds > 0 && seconds < 2, `${seconds} s`);
+  });
+
+  it("shares one set of metrics between the verifiers of one registry", async () => {
+    const registry = new Registry();
+    const first = new TokenVerifier({ ...issuer, registry });
+    const second = new TokenVerifier({ ...issuer, registry });
+    await assert.rejects(first.verifyBearer(undefined));
+    await assert.rejects(second.verifyBearer(undefined));
+    assert.equal(await sample(registry, 'auth_failures_total{reason="missing_token"}'), 2);
   });
 });

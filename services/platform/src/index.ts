@@ -1,6 +1,12 @@
 // What services build on. Building blocks that only the repository's tools and benchmarks use are exported
 // from `@tourmesh/platform/internal`; test kits from `@tourmesh/platform/testing`.
-export { bearerToken, type Caller, TokenVerifier, type TokenVerifierOptions } from "./auth.js";
+export {
+  type AuthFailureReason,
+  AuthMetrics,
+  type Caller,
+  TokenVerifier,
+  type TokenVerifierOptions,
+} from "./auth.js";
 export { type CallContext, currentCallContext } from "./call-context.js";
 export { type BaseConfig, baseConfigSchema, type ConfigDefaults, configFields } from "./config.js";
 export * from "./errors.js";
@@ -30,7 +36,15 @@ export { createLogger, type Logger } from "./logger.js";
 export { GrpcMetrics, type HttpRoute } from "./metrics.js";
 export { type PageTokenCodec, pageTokenCodec } from "./page-token.js";
 export { Poller, type PollerOptions } from "./poller.js";
-export { createPool, inTransaction, migrate, type Pool, type PoolClient } from "./postgres.js";
+export {
+  createPool,
+  DatabaseMetrics,
+  inTransaction,
+  migrate,
+  type Pool,
+  type PoolClient,
+  type PoolOptions,
+} from "./postgres.js";
 export {
   type DatabasePool,
   runService,

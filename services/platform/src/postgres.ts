@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { runner } from "node-pg-migrate";
 import pg from "pg";
+import { Counter, Histogram, type Registry } from "prom-client";
 import type { Logger } from "./logger.js";
 
 export type Pool = pg.Pool;
@@ -51,6 +52,85 @@ export async function migrate(
   });
 }
 
+/** What a statement does, by its first keyword: the only label of the query metrics, so that it stays small. */
+const operations = ["select", "insert", "update", "delete", "with", "begin", "commit", "rollback"] as const;
+type Operation = (typeof operations)[number] | "other";
+
+function operationOf(text: string): Operation {
+  const keyword = /^\s*([a-z]+)/i.exec(text)?.[1]?.toLowerCase();
+  return operations.find((operation) => operation === keyword) ?? "other";
+}
+
+/** What the code knows about one statement text, worked out the first time it runs. */
+interface Statement {
+  /** Its prepared statement's name, when it has parameters (see PreparingClient). */
+  name: string;
+  operation: Operation;
+}
+
+const statements = new Map<string, Statement>();
+
+function statementOf(text: string): Statement {
+  let statement = statements.get(text);
+  if (statement === undefined) {
+    statement = {
+      name: `tm_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`,
+      operation: operationOf(text),
+    };
+    statements.set(text, statement);
+  }
+  return statement;
+}
+
+interface QueryRecorder {
+  succeeded(seconds: number): void;
+  failed(seconds: number): void;
+}
+
+/**
+ * How long the service's queries take and how many fail, by operation (select, insert, ..., begin, commit).
+ * Measured on the connection, from sending the query to its answer: a pool's wait for a free connection is
+ * not in it. Each operation's label children are looked up once, not hashed from labels on every query.
+ */
+export class DatabaseMetrics {
+  private readonly duration: Histogram<"operation">;
+  private readonly errors: Counter<"operation">;
+  private readonly recorders = new Map<Operation, QueryRecorder>();
+
+  constructor(registry: Registry) {
+    this.duration = new Histogram({
+      name: "db_query_duration_seconds",
+      help: "Time a database query took, from sending it to its answer (failed ones included).",
+      labelNames: ["operation"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    this.errors = new Counter({
+      name: "db_query_errors_total",
+      help: "Database queries that failed (an error from Postgres or a lost connection).",
+      labelNames: ["operation"],
+      registers: [registry],
+    });
+  }
+
+  recorder(operation: Operation): QueryRecorder {
+    let recorder = this.recorders.get(operation);
+    if (recorder === undefined) {
+      const time = this.duration.labels(operation);
+      const failures = this.errors.labels(operation);
+      recorder = {
+        succeeded: (seconds) => time.observe(seconds),
+        failed(seconds) {
+          time.observe(seconds);
+          failures.inc();
+        },
+      };
+      this.recorders.set(operation, recorder);
+    }
+    return recorder;
+  }
+}
+
 /**
  * A client that prepares each parameterised statement once per connection and from then on only binds and
  * executes it, so Postgres no longer parses it on every call. A statement's name is a hash of its text, so one
@@ -64,42 +144,70 @@ export async function migrate(
  * that plan can be wrong for good where nothing analyses the table (a server with autovacuum off): booking's
  * key lookup would scan every booking of the user instead of using the key's index (booking-store.spec.ts
  * shows it does not). Planning each execution costs less Postgres CPU than parsing each one would.
+ *
+ * With `metrics`, each query given as a text (with or without a callback) is timed and its failure counted.
  */
 export class PreparingClient extends pg.Client {
+  protected readonly metrics: DatabaseMetrics | undefined = undefined;
+
   constructor(config: pg.ClientConfig = {}) {
     super({ ...config, options: [config.options, "-c plan_cache_mode=force_custom_plan"].join(" ").trim() });
   }
 
   override query(statement: unknown, ...rest: unknown[]): never {
+    const query = super.query as (...args: unknown[]) => never;
+    if (typeof statement !== "string") return query.call(this, statement, ...rest);
+    const known = statementOf(statement);
     const [values] = rest;
-    const prepared =
-      typeof statement === "string" && Array.isArray(values)
-        ? { name: statementName(statement), text: statement, values }
-        : statement;
-    return (super.query as (...args: unknown[]) => never)(
-      prepared,
-      ...(prepared === statement ? rest : rest.slice(1)),
+    const args = Array.isArray(values)
+      ? [{ name: known.name, text: statement, values }, ...rest.slice(1)]
+      : [statement, ...rest];
+    if (this.metrics === undefined) return query.apply(this, args);
+    const recorder = this.metrics.recorder(known.operation);
+    const started = performance.now();
+    const elapsed = () => (performance.now() - started) / 1000;
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback === "function") {
+      args[last] = (error: unknown, result: unknown) => {
+        if (error) recorder.failed(elapsed());
+        else recorder.succeeded(elapsed());
+        callback(error, result);
+      };
+      return query.apply(this, args);
+    }
+    const result = query.apply(this, args) as Promise<unknown>;
+    result.then(
+      () => recorder.succeeded(elapsed()),
+      () => recorder.failed(elapsed()),
     );
+    return result as never;
   }
 }
 
-const statementNames = new Map<string, string>();
-
-function statementName(text: string): string {
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    name = `tm_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
-    statementNames.set(text, name);
-  }
-  return name;
+export interface PoolOptions {
+  /** Connections at most. */
+  max?: number;
+  /** Where every query's duration and failure are recorded (see DatabaseMetrics); nowhere when undefined. */
+  metrics?: DatabaseMetrics;
 }
 
-export function createPool(databaseUrl: string, logger: Logger, max = 10): Pool {
+/** A pool of PreparingClients. */
+export function createPool(
+  databaseUrl: string,
+  logger: Logger,
+  { max = 10, metrics }: PoolOptions = {},
+): Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max,
     idleTimeoutMillis: 30_000,
-    Client: PreparingClient,
+    Client:
+      metrics === undefined
+        ? PreparingClient
+        : class MeasuredClient extends PreparingClient {
+            protected override readonly metrics = metrics;
+          },
   });
   // An idle client's connection can drop (e.g. Postgres restarts) and the pool replaces it; unheard, that
   // error would crash the process.

@@ -11,7 +11,7 @@ import { GrpcServer } from "./grpc-server.js";
 import { loadConfigOrExit, type RunningProcess, runProcess } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import type { GrpcMetrics, HttpRoute } from "./metrics.js";
-import { createPool, ensureDatabase, migrate, type Pool } from "./postgres.js";
+import { createPool, DatabaseMetrics, ensureDatabase, migrate, type Pool } from "./postgres.js";
 
 /** What a service's routes get to build their handlers from. */
 export interface ServiceRuntime<Config, Db extends Pool | undefined = Pool | undefined> {
@@ -89,7 +89,7 @@ export function runService<
         await ensureDatabase(databaseUrl);
         await migrate(databaseUrl, definition.database.migrations, logger);
         if (definition.events?.outbox) await migrateOutbox(databaseUrl, logger);
-        db = createPool(databaseUrl, logger);
+        db = createPool(databaseUrl, logger, { metrics: new DatabaseMetrics(metrics.registry) });
       }
 
       let events: EventsRuntime | undefined;

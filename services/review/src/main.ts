@@ -18,6 +18,7 @@ await runService({
       jwksUrl: config.JWKS_URL,
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
+      registry: runtime.metrics.registry,
     });
     const bookings = new BookingCheck(
       runtime.client(BookingService, config.BOOKING_ADDR),

@@ -4,13 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_tourmesh_options_v1_access } from "../../options/v1/access_pb.js";
+import { file_tourmesh_options_v1_example } from "../../options/v1/example_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tourmesh/identity/v1/identity.proto.
  */
 export const file_tourmesh_identity_v1_identity: GenFile = /*@__PURE__*/
-  fileDesc("CiN0b3VybWVzaC9pZGVudGl0eS92MS9pZGVudGl0eS5wcm90bxIUdG91cm1lc2guaWRlbnRpdHkudjEiMwoNU2lnbkluUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJOCg5TaWduSW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKZXhwaXJlc19pbhgCIAEoBRISCgp0b2tlbl90eXBlGAMgASgJMmgKD0lkZW50aXR5U2VydmljZRJVCgZTaWduSW4SIy50b3VybWVzaC5pZGVudGl0eS52MS5TaWduSW5SZXF1ZXN0GiQudG91cm1lc2guaWRlbnRpdHkudjEuU2lnbkluUmVzcG9uc2UiAGIGcHJvdG8z");
+  fileDesc("CiN0b3VybWVzaC9pZGVudGl0eS92MS9pZGVudGl0eS5wcm90bxIUdG91cm1lc2guaWRlbnRpdHkudjEiMwoNU2lnbkluUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSJOCg5TaWduSW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKZXhwaXJlc19pbhgCIAEoBRISCgp0b2tlbl90eXBlGAMgASgJMqUBCg9JZGVudGl0eVNlcnZpY2USkQEKBlNpZ25JbhIjLnRvdXJtZXNoLmlkZW50aXR5LnYxLlNpZ25JblJlcXVlc3QaJC50b3VybWVzaC5pZGVudGl0eS52MS5TaWduSW5SZXNwb25zZSI8irUYAggBkrUYMnsidXNlcm5hbWUiOiAiYWxpY2UiLCAicGFzc3dvcmQiOiAidG91cm1lc2gtZGVtbyJ9YgZwcm90bzM", [file_tourmesh_options_v1_access, file_tourmesh_options_v1_example]);
 
 /**
  * Request of IdentityService.SignIn.

@@ -4,13 +4,14 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_tourmesh_options_v1_access } from "../../options/v1/access_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tourmesh/testing/v1/echo.proto.
  */
 export const file_tourmesh_testing_v1_echo: GenFile = /*@__PURE__*/
-  fileDesc("Ch50b3VybWVzaC90ZXN0aW5nL3YxL2VjaG8ucHJvdG8SE3RvdXJtZXNoLnRlc3RpbmcudjEiHgoLRWNob1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSIfCgxFY2hvUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCTJfCgtFY2hvU2VydmljZRJQCgRFY2hvEiAudG91cm1lc2gudGVzdGluZy52MS5FY2hvUmVxdWVzdBohLnRvdXJtZXNoLnRlc3RpbmcudjEuRWNob1Jlc3BvbnNlIgOQAgFiBnByb3RvMw");
+  fileDesc("Ch50b3VybWVzaC90ZXN0aW5nL3YxL2VjaG8ucHJvdG8SE3RvdXJtZXNoLnRlc3RpbmcudjEiHgoLRWNob1JlcXVlc3QSDwoHbWVzc2FnZRgBIAEoCSIfCgxFY2hvUmVzcG9uc2USDwoHbWVzc2FnZRgBIAEoCTJlCgtFY2hvU2VydmljZRJWCgRFY2hvEiAudG91cm1lc2gudGVzdGluZy52MS5FY2hvUmVxdWVzdBohLnRvdXJtZXNoLnRlc3RpbmcudjEuRWNob1Jlc3BvbnNlIgmQAgGKtRgCCANiBnByb3RvMw", [file_tourmesh_options_v1_access]);
 
 /**
  * Request of EchoService.Echo.

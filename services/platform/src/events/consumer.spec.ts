@@ -74,10 +74,12 @@ describe("event consumers", () => {
     handle: (note: string, context: { tx: import("pg").PoolClient; deliveryCount: number }) => Promise<void>,
     config: Record<string, string> = {},
     logs = captureLogs(),
+    registry = new Registry(),
   ) =>
     kit.runtime({
       service: name,
       logs,
+      registry,
       config: { ...fast, ...config },
       setUp(runtime: EventsRuntime) {
         runtime
@@ -223,6 +225,7 @@ describe("event consumers", () => {
   it("dead-letters a poison event after its deliveries, and redrives it once fixed: handled once", async () => {
     let broken = true;
     const logs = captureLogs();
+    const registry = new Registry();
     await consumer(
       "poisoned",
       async (note) => {
@@ -230,7 +233,11 @@ describe("event consumers", () => {
       },
       { EVENTS_MAX_DELIVER: "3" },
       logs,
+      registry,
     );
+    const waiting = async () =>
+      Number(/^events_dead_letters\{consumer="poisoned"\} (\S+)$/m.exec(await registry.metrics())?.[1]);
+    assert.equal(await waiting(), 0);
     const eventId = await confirmed("poisoned", "bkg_poison");
     await confirmed("poisoned", "bkg_healthy");
     const { deadLetterStream, deadLetterPrefix, subjectPrefix } = kit.streams.streams;
@@ -259,6 +266,8 @@ describe("event consumers", () => {
     await waitFor("the dead-letter log line", async () =>
       logs.lines.some((line) => line.msg === "event dead-lettered" && line.event_id === eventId),
     );
+    assert.equal(await waiting(), 1, "the dead letter is reported as waiting");
+    assert.match(await registry.metrics(), /^events_dead_lettered_total\{consumer="poisoned"\} 1$/m);
 
     broken = false;
     const redrive = spawn(
@@ -282,6 +291,7 @@ describe("event consumers", () => {
       ["bkg_healthy", "bkg_poison"],
     );
     assert.equal(await deadLetters(), 0, "the dead letter is gone");
+    assert.equal(await waiting(), 0, "and no longer reported");
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal((await effects("poisoned")).length, 2, "handled once");
   });

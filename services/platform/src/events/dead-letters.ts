@@ -94,6 +94,12 @@ export class DeadLetterForwarder {
       .catch(() => undefined);
     if (existing) await jsm.consumers.update(this.streams.advisoryStream, this.durableName, config);
     else await jsm.consumers.add(this.streams.advisoryStream, config);
+    const { deadLetterStream, deadLetterPrefix } = this.streams;
+    this.metrics.sampleDeadLetters(this.consumer, async () => {
+      const filter = `${deadLetterPrefix}.${this.consumer}.>`;
+      const { state } = await jsm.streams.info(deadLetterStream, { subjects_filter: filter });
+      return Object.values(state.subjects ?? {}).reduce((sum, count) => sum + count, 0);
+    });
     const consumer = await js.consumers.get(this.streams.advisoryStream, this.durableName);
     const messages = await consumer.consume({ max_messages: 16 });
     this.messages = messages;

@@ -7,7 +7,7 @@ export type Sampler = () => Promise<number>;
 
 /**
  * The event metrics of one service, on its registry: the outbox (backlog, record → ack latency) and each
- * consumer (lag, outcomes, dead letters). Gauges are read when Prometheus scrapes.
+ * consumer (lag, outcomes, dead letters moved and still waiting). Gauges are read when Prometheus scrapes.
  */
 export class EventMetrics {
   readonly published: Counter;
@@ -17,6 +17,7 @@ export class EventMetrics {
   readonly deadLettered: Counter<"consumer">;
   private backlogSampler: Sampler | undefined;
   private readonly lagSamplers = new Map<string, Sampler>();
+  private readonly deadLetterSamplers = new Map<string, Sampler>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -67,6 +68,19 @@ export class EventMetrics {
       buckets: latencyBuckets,
       registers,
     });
+    new Gauge({
+      name: "events_dead_letters",
+      help: "Dead letters of the consumer waiting in the dead-letter stream (until redriven or expired).",
+      labelNames: ["consumer"],
+      registers,
+      async collect() {
+        await Promise.all(
+          [...metrics.deadLetterSamplers].map(async ([consumer, sampler]) => {
+            this.set({ consumer }, await sampler().catch(() => Number.NaN));
+          }),
+        );
+      },
+    });
     this.deadLettered = new Counter({
       name: "events_dead_lettered_total",
       help: "Events moved to the dead-letter stream after exhausting their deliveries.",
@@ -81,5 +95,9 @@ export class EventMetrics {
 
   sampleLag(consumer: string, sampler: Sampler): void {
     this.lagSamplers.set(consumer, sampler);
+  }
+
+  sampleDeadLetters(consumer: string, sampler: Sampler): void {
+    this.deadLetterSamplers.set(consumer, sampler);
   }
 }

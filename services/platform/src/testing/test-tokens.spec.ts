@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Metadata } from "@grpc/grpc-js";
+import { Registry } from "prom-client";
 import { TokenVerifier } from "../auth.js";
 import { UnauthenticatedError } from "../errors.js";
 import { startTestTokenIssuer, type TestTokenIssuer } from "./test-tokens.js";
@@ -12,7 +13,7 @@ describe("startTestTokenIssuer with TokenVerifier", () => {
   before(async () => {
     issuer = await startTestTokenIssuer();
     stranger = await startTestTokenIssuer();
-    verifier = new TokenVerifier(issuer);
+    verifier = new TokenVerifier({ ...issuer, registry: new Registry() });
   });
   after(async () => {
     await issuer.stop();

@@ -1,0 +1,46 @@
+/** Debian's `promtool` (package `prometheus`), which checks and unit-tests the rules and PromQL here. */
+import { execFile } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import type { TestContext } from "node:test";
+
+/** The promtool on PATH, or undefined when there is none. */
+export function findPromtool(): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    const candidate = join(dir, "promtool");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+/**
+ * The promtool for a test. Without one the test is skipped, saying so, on a developer's machine; under CI
+ * (CI=true), where .ci/run installs it, a missing promtool fails the test instead of passing it unchecked.
+ */
+export function promtoolFor(t: TestContext): string | undefined {
+  const promtool = findPromtool();
+  if (promtool !== undefined) return promtool;
+  const message = "promtool is missing: install Debian's prometheus package (apt-get install prometheus)";
+  if (process.env.CI === "true") throw new Error(message);
+  t.skip(message);
+  return undefined;
+}
+
+export interface PromtoolRun {
+  code: number;
+  /** stdout and stderr together, for the assertion message. */
+  output: string;
+}
+
+export function runPromtool(promtool: string, args: string[]): Promise<PromtoolRun> {
+  return new Promise((resolve, reject) => {
+    execFile(promtool, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : undefined;
+      if (code === undefined) reject(error);
+      else resolve({ code, output: `${stdout}${stderr}` });
+    });
+  });
+}
