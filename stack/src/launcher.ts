@@ -76,7 +76,7 @@ const HEALTH_POLL_MS = 100;
 export async function launchService(options: LaunchOptions): Promise<ServiceProcess> {
   const { name, port, metricsPort, command } = options;
   const mode = options.logs ?? "keep";
-  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
   const logs: Array<Record<string, unknown>> = [];
   let errors = 0;
   let stderr = "";
