@@ -32,6 +32,7 @@ const money = (amount: Money | undefined) =>
 
 const infrastructure = await ensureInfrastructure(".tourmesh");
 for (const what of infrastructure.started) say(`started ${what}`);
+for (const what of infrastructure.missing) say(`not running: ${what}`);
 
 /** Each call's and each event's log line is left out unless asked for; errors always show. */
 const quiet = (line: string) =>
@@ -156,6 +157,7 @@ Where to look:
   gateway (Connect, gRPC-Web, gRPC; HTTP/1.1 and h2c)  ${stack.gatewayUrl}
   metrics  ${services.map((service) => `${service.name} http://127.0.0.1:${service.metricsPort}/metrics`).join("\n           ")}
   JWKS     ${stack.environmentOf("gateway").JWKS_URL}
+${prometheusLines(infrastructure.prometheusUrl)}
 
   curl -s -H 'content-type: application/json' -d '{"destination":"Rome"}' \\
     ${stack.gatewayUrl}/tourmesh.catalog.v1.CatalogService/ListTours
@@ -163,6 +165,15 @@ Where to look:
     http://${stack.address("catalog")}/tourmesh.catalog.v1.CatalogService/GetTour
 
 The services keep running under a gentle load (2 calls/s, progress every 10 s); Ctrl-C stops everything.`);
+
+/** Where Prometheus is and three questions worth asking it (paste them into its Graph page). */
+function prometheusLines(url: string | undefined): string {
+  if (!url) return "  Prometheus  not running (see above)";
+  return `  Prometheus  ${url}/graph  (targets: ${url}/targets, alerts: ${url}/alerts)
+    calls per second by service and method   sum by (job, grpc_method) (job_method:grpc_server_handled:rate5m)
+    p95 of the gateway's methods (seconds)    job_method:grpc_server_handling_seconds:p95_5m{job="gateway"}
+    services down (empty when all are up)     up == 0`;
+}
 
 // Runs until Ctrl-C, whose handler above stops the services and exits.
 let tick = 0;

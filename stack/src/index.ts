@@ -7,6 +7,7 @@ export {
   sourceCommand,
 } from "./launcher.js";
 export { logPrefix, readableLogLine } from "./log-lines.js";
+export { scrapeTargets } from "./prometheus.js";
 export { type Stack, type StackDatabase, type StackOptions, startStack } from "./stack.js";
 export {
   addressVariable,
