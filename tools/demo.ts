@@ -17,6 +17,7 @@ import { createClient } from "@tourmesh/platform";
 import {
   ensureInfrastructure,
   logPrefix,
+  openLogFiles,
   readableLogLine,
   serviceNames,
   services,
@@ -31,6 +32,8 @@ const money = (amount: Money | undefined) =>
   `${(Number(amount?.minorUnits ?? 0n) / 100).toFixed(2)} ${amount?.currencyCode ?? ""}`;
 
 const infrastructure = await ensureInfrastructure(".tourmesh");
+const logsDir = ".tourmesh/logs";
+const logFiles = openLogFiles(logsDir);
 for (const what of infrastructure.started) say(`started ${what}`);
 for (const what of infrastructure.missing) say(`not running: ${what}`);
 
@@ -46,6 +49,7 @@ async function stopEverything(code: number): Promise<never> {
     stopping = true;
     say("\nstopping every service (they drain first) ...");
     await stopStack();
+    await logFiles.close();
     infrastructure.stop();
   }
   process.exit(code);
@@ -58,6 +62,7 @@ const stack = await startStack({
   events: "standard",
   restart: true,
   logs: (service, line) => {
+    logFiles.write(service, line);
     if (!quiet(line)) say(logPrefix(service, serviceNames.indexOf(service)) + readableLogLine(line));
   },
 });
@@ -158,6 +163,8 @@ Where to look:
   metrics  ${services.map((service) => `${service.name} http://127.0.0.1:${service.metricsPort}/metrics`).join("\n           ")}
   JWKS     ${stack.environmentOf("gateway").JWKS_URL}
 ${prometheusLines(infrastructure.prometheusUrl)}
+  logs     every service's lines in ${logsDir}/<service>.log; one trace's or request's across them:
+           npm run logs -- --trace <trace_id>     npm run logs -- --request <request_id (x-request-id)>
 
   curl -s -H 'content-type: application/json' -d '{"destination":"Rome"}' \\
     ${stack.gatewayUrl}/tourmesh.catalog.v1.CatalogService/ListTours
