@@ -65,6 +65,9 @@ const stack = await startStack({
     logFiles.write(service, line);
     if (!quiet(line)) say(logPrefix(service, serviceNames.indexOf(service)) + readableLogLine(line));
   },
+}).catch((error: unknown) => {
+  say(`\nthe services did not start: ${String(error)}`);
+  return stopEverything(1);
 });
 stopStack = () => stack.stop();
 say(
