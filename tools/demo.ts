@@ -1,7 +1,7 @@
 // `npm run demo`: the whole local stack on its standard ports, a scripted scenario through the gateway that
 // prints what happens, then the services keep running until Ctrl-C, which stops everything started here.
 //   DEMO_VERBOSE=1 npm run demo   also prints every call's log line
-import { createClient as createConnectClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient as createConnectClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
@@ -132,17 +132,30 @@ try {
   say(`6. alice has ${bookings.length} bookings on her first page: ${[...new Set(statuses)].join(", ")}`);
 
   const before = (await catalog.getTour({ tourId })).tour;
-  const { review } = await reviews.createReview({ tourId, rating: 5, comment: "Worth every cent." }, asAlice);
-  say(`7. she reviews the tour she booked: ${review?.rating} stars (${review?.reviewId})`);
-  let after = before;
-  for (let waited = 0; after?.ratingCount === before?.ratingCount && waited < 10_000; waited += 200) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    after = (await catalog.getTour({ tourId })).tour;
+  // One review per traveller and tour: on the standard databases an earlier run's review is still there.
+  const review = await reviews
+    .createReview({ tourId, rating: 5, comment: "Worth every cent." }, asAlice)
+    .then(
+      (created) => created.review,
+      (error: unknown) => {
+        if (ConnectError.from(error).code === Code.AlreadyExists) return undefined;
+        throw error;
+      },
+    );
+  if (review === undefined) {
+    say("7. she reviewed the tour she booked on an earlier run of the demo: a second review is refused");
+  } else {
+    say(`7. she reviews the tour she booked: ${review.rating} stars (${review.reviewId})`);
+    let after = before;
+    for (let waited = 0; after?.ratingCount === before?.ratingCount && waited < 10_000; waited += 200) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      after = (await catalog.getTour({ tourId })).tour;
+    }
+    say(
+      `   ReviewCreated went through review's outbox and NATS to catalog: rating ${after?.ratingAverage} ` +
+        `from ${after?.ratingCount} review(s), was ${before?.ratingCount}`,
+    );
   }
-  say(
-    `   ReviewCreated went through review's outbox and NATS to catalog: rating ${after?.ratingAverage} ` +
-      `from ${after?.ratingCount} review(s), was ${before?.ratingCount}`,
-  );
   const refused = await reviews
     .createReview({ tourId: "tour_berlin_potsdam", rating: 1, comment: "never went" }, asAlice)
     .then(
