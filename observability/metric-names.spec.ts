@@ -17,7 +17,7 @@ describe("the metric names the dashboards and rules use", () => {
   const exported = new Map<string, string[]>();
 
   before(async () => {
-    stack = await startStack({ prefix: "metrics" });
+    stack = await startStack({ prefix: "metrics", readyTimeoutMs: 180_000 });
     for (const [name, service] of stack.processes) {
       const response = await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`);
       exported.set(name, exposedNames(await response.text()));

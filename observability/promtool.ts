@@ -1,19 +1,11 @@
 /** Debian's `promtool` (package `prometheus`), which checks and unit-tests the rules and PromQL here. */
 import { execFile } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
 import type { TestContext } from "node:test";
+import { findExecutable } from "./executable.js";
 
 /** The promtool on PATH, or undefined when there is none. */
 export function findPromtool(): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    const candidate = join(dir, "promtool");
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
+  return findExecutable("promtool");
 }
 
 /**

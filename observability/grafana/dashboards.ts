@@ -80,7 +80,8 @@ export const dashboards: DashboardSpec[] = [
             unit: "percentunit",
             queries: [
               {
-                expr: `sum by (job) (job_method:grpc_server_errors:rate5m{${jobs}}) / sum by (job) (job_method:grpc_server_handled:rate5m{${jobs}})`,
+                // A service without a server error has no errors series: it shows 0, not "No data".
+                expr: `sum by (job) (job_method:grpc_server_errors:rate5m{${jobs}} or job_method:grpc_server_handled:rate5m{${jobs}} * 0) / sum by (job) (job_method:grpc_server_handled:rate5m{${jobs}})`,
                 legend: "{{job}}",
               },
             ],

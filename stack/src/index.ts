@@ -6,7 +6,17 @@ export {
   type ServiceProcess,
   sourceCommand,
 } from "./launcher.js";
+export {
+  LOG_FILE_SIZE,
+  type LogEntry,
+  type LogFiles,
+  type LogQuery,
+  openLogFiles,
+  ROTATED_FILES_KEPT,
+  searchLogs,
+} from "./log-files.js";
 export { logPrefix, readableLogLine } from "./log-lines.js";
+export { scrapeTargets } from "./prometheus.js";
 export { type Stack, type StackDatabase, type StackOptions, startStack } from "./stack.js";
 export {
   addressVariable,

@@ -2,10 +2,17 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import {
+  findExecutable as findOnPath,
+  prometheusMissing,
+  type ScrapeTarget,
+  startPrometheus,
+} from "@tourmesh/observability/prometheus";
 import { postgresBinaries, startNatsServer, startRedisServer } from "@tourmesh/platform/testing";
-import { infrastructure } from "./topology.js";
+import { scrapeTargets } from "./prometheus.js";
+import { infrastructure, services, standardDatabaseServerUrl } from "./topology.js";
 
-const { postgres, nats, redis } = infrastructure;
+const { postgres, nats, redis, prometheus, postgresExporter } = infrastructure;
 
 /** True when something accepts TCP connections on host:port. */
 export function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
@@ -42,16 +49,24 @@ function findExecutable(candidates: string[]): string | undefined {
 export interface Infrastructure {
   /** What was started here (empty when everything was already running). */
   started: string[];
+  /** What is optional and not there, and the package that brings it. */
+  missing: string[];
+  /** Where Prometheus answers, when it runs. */
+  prometheusUrl?: string;
   stop(): void;
 }
 
 /**
  * Makes sure the topology's PostgreSQL, NATS with JetStream and Redis are there: reuses each when reachable,
  * otherwise starts a private one under `.tourmesh/` from the installed server, or says what to install.
+ * Then the optional ones: Postgres's exporter and Prometheus, scraping every service's standard metrics port
+ * with observability/'s rules, each reused when reachable, else started from Debian's package when installed,
+ * else named in `missing`. A reused Prometheus keeps its own configuration.
  */
 export async function ensureInfrastructure(stateDir: string): Promise<Infrastructure> {
   const children: Array<{ name: string; kill(): void }> = [];
   const started: string[] = [];
+  const missing: string[] = [];
 
   if (!(await reachable(postgres.host, postgres.port))) {
     const bin = postgresBinaries();
@@ -110,8 +125,43 @@ export async function ensureInfrastructure(stateDir: string): Promise<Infrastruc
     started.push(`Redis (in ${dir}, nothing persisted)`);
   }
 
+  const targets: ScrapeTarget[] = scrapeTargets(services);
+  const exporterAddress = `${postgresExporter.host}:${postgresExporter.port}`;
+  if (await reachable(postgresExporter.host, postgresExporter.port)) {
+    targets.push({ job: "postgres", address: exporterAddress });
+  } else {
+    const binary = findOnPath("prometheus-postgres-exporter");
+    if (binary) {
+      const exporter = spawn(binary, [`--web.listen-address=${exporterAddress}`], {
+        stdio: "ignore",
+        env: { ...process.env, DATA_SOURCE_NAME: `${standardDatabaseServerUrl}?sslmode=disable` },
+      });
+      children.push({ name: "postgres-exporter", kill: () => exporter.kill("SIGTERM") });
+      await waitUntilReachable("prometheus-postgres-exporter", postgresExporter.host, postgresExporter.port);
+      targets.push({ job: "postgres", address: exporterAddress });
+      started.push(`Postgres's metrics exporter on ${exporterAddress}`);
+    } else {
+      missing.push("Postgres's metrics: install Debian's prometheus-postgres-exporter");
+    }
+  }
+
+  let prometheusUrl: string | undefined = `http://${prometheus.host}:${prometheus.port}`;
+  if (!(await reachable(prometheus.host, prometheus.port))) {
+    if (findOnPath("prometheus")) {
+      const dataDir = join(stateDir, "prometheus");
+      const server = await startPrometheus({ targets, port: prometheus.port, dataDir });
+      children.push({ name: "prometheus", kill: () => void server.stop() });
+      started.push(`Prometheus (data in ${dataDir})`);
+    } else {
+      prometheusUrl = undefined;
+      missing.push(prometheusMissing);
+    }
+  }
+
   return {
     started,
+    missing,
+    prometheusUrl,
     stop() {
       for (const child of children.reverse()) child.kill();
     },

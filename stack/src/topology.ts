@@ -133,6 +133,10 @@ export const infrastructure = {
   postgres: { host: "127.0.0.1", port: 5432, user: "postgres" },
   nats: { host: "127.0.0.1", port: 4222 },
   redis: { host: "127.0.0.1", port: 6379 },
+  /** Scrapes every service's metrics port with observability/'s rules (and Postgres's exporter when installed). */
+  prometheus: { host: "127.0.0.1", port: 9090 },
+  /** Debian's prometheus-postgres-exporter, optional: Postgres's own metrics for Prometheus. */
+  postgresExporter: { host: "127.0.0.1", port: 9187 },
 } as const;
 
 export const standardNatsUrl = `nats://${infrastructure.nats.host}:${infrastructure.nats.port}`;
