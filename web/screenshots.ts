@@ -1,7 +1,7 @@
 /**
  * `npm run screenshots`: pictures of the web app's main pages for docs/images/, taken in Chromium against
  * the whole stack on free ports (see browser/web-stack.ts), after playing what they show: alice signs in,
- * gets a quote, books one tour, and books another while payment is down.
+ * gets a quote, books one tour, and books another while payment is down; and the API reference at /docs.
  */
 import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -79,6 +79,10 @@ try {
   await page.getByRole("link", { name: "Notifications" }).click();
   await page.getByRole("list", { name: "Notifications" }).getByText("Booking confirmed").first().waitFor();
   await shoot("notifications");
+
+  await page.goto(`${stack.gatewayUrl}/docs`);
+  await page.locator(".opblock").first().waitFor();
+  await shoot("api-docs");
 } finally {
   await browser.close();
   await stack.stop();
