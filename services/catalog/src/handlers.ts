@@ -37,21 +37,30 @@ function toProtoReservation(reservation: Reservation) {
   return { ...reservation, status: reservationStatus[reservation.status] };
 }
 
+/** One page of ListTours, whichever version of the contract asked: the checked filter, the tours, the next token. */
+export async function listTourPage(
+  store: TourStore,
+  request: Parameters<typeof checkListTours>[0] & { pageToken: string },
+): Promise<{ tours: Tour[]; nextPageToken: string }> {
+  const { filter, pageSize } = checkListTours(request);
+  const after = pageTokens.decode(request.pageToken, filter);
+  const { tours, more } = await store.listTours(filter, after, pageSize);
+  const last = tours.at(-1);
+  return {
+    tours,
+    nextPageToken:
+      more && last
+        ? pageTokens.encode({ startTime: last.startTime.toISOString(), tourId: last.tourId }, filter)
+        : "",
+  };
+}
+
 /** CatalogService over gRPC: checks each request, asks the store, and shapes the answer. */
 export function catalogHandlers(store: TourStore): ServiceHandlers<typeof CatalogService> {
   return {
     async listTours(request) {
-      const { filter, pageSize } = checkListTours(request);
-      const after = pageTokens.decode(request.pageToken, filter);
-      const { tours, more } = await store.listTours(filter, after, pageSize);
-      const last = tours.at(-1);
-      return {
-        tours: tours.map(toProtoTour),
-        nextPageToken:
-          more && last
-            ? pageTokens.encode({ startTime: last.startTime.toISOString(), tourId: last.tourId }, filter)
-            : "",
-      };
+      const { tours, nextPageToken } = await listTourPage(store, request);
+      return { tours: tours.map(toProtoTour), nextPageToken };
     },
 
     async getTour(request) {

@@ -29,6 +29,8 @@ const expected: Array<[procedure: string, outcome: "ok" | "not_found"]> = [
   ["/tourmesh.identity.v1.IdentityService/SignIn", "ok"],
   ["/tourmesh.catalog.v1.CatalogService/ListTours", "ok"],
   ["/tourmesh.catalog.v1.CatalogService/GetTour", "ok"],
+  ["/tourmesh.catalog.v2.CatalogService/ListTours", "ok"],
+  ["/tourmesh.catalog.v2.CatalogService/GetTour", "ok"],
   ["/tourmesh.booking.v1.BookingService/QuotePrice", "ok"],
   ["/tourmesh.booking.v1.BookingService/CreateBooking", "ok"],
   ["/tourmesh.booking.v1.BookingService/ListBookings", "ok"],
