@@ -20,9 +20,9 @@ const browser = await launchChromium({ width: 1100, height: 720 });
 try {
   const page = await browser.context.newPage();
   page.setDefaultTimeout(30_000);
-  const shoot = async (name: string, target: Page = page) => {
+  const shoot = async (name: string, target: Page = page, fullPage = true) => {
     const path = join(imagesDir, `${name}.png`);
-    await target.screenshot({ path, fullPage: true });
+    await target.screenshot({ path, fullPage });
     console.log(`wrote ${relative(process.cwd(), path)}`);
   };
   const openTour = async (title: string) => {
@@ -80,9 +80,11 @@ try {
   await page.getByRole("list", { name: "Notifications" }).getByText("Booking confirmed").first().waitFor();
   await shoot("notifications");
 
+  // The top of the reference: how to try it, and the first services (the schemas below run for pages).
+  await page.setViewportSize({ width: 1100, height: 1000 });
   await page.goto(`${stack.gatewayUrl}/docs`);
   await page.locator(".opblock").first().waitFor();
-  await shoot("api-docs");
+  await shoot("api-docs", page, false);
 } finally {
   await browser.close();
   await stack.stop();

@@ -5,13 +5,14 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { Code } from "@connectrpc/connect";
 import { CatalogService as CatalogV1 } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import {
   CatalogService as CatalogV2,
   ReservationStatus,
 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { createClient, type ServiceClient } from "@tourmesh/platform";
-import { createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
+import { callFailure, createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
 import type { ServiceProcess } from "@tourmesh/stack";
 import { startService } from "@tourmesh/stack/testing";
 
@@ -63,6 +64,12 @@ describe("catalog v1 and v2, served by one catalog", () => {
       unfiltered.tours.some((tour) => tour.destination !== "Paris"),
       "no filter: every destination",
     );
+  });
+
+  it("names a bad filter by its v2 path", async () => {
+    const failure = await callFailure(v2.listTours({ filter: { destination: "x".repeat(101) } }));
+    assert.equal(failure.code, Code.InvalidArgument);
+    assert.deepEqual(failure.fields, ["filter.destination"]);
   });
 
   it("shares seats: what v2 reserves, v1 sees taken, and the reservation is one", async () => {

@@ -40,12 +40,16 @@ function toProtoReservation(reservation: Reservation) {
 export function catalogHandlersV2(store: TourStore): ServiceHandlers<typeof CatalogService> {
   return {
     async listTours(request) {
-      const { tours, nextPageToken } = await listTourPage(store, {
-        destination: request.filter?.destination ?? "",
-        availableOnly: request.filter?.availableOnly ?? false,
-        pageSize: request.pageSize,
-        pageToken: request.pageToken,
-      });
+      const { tours, nextPageToken } = await listTourPage(
+        store,
+        {
+          destination: request.filter?.destination ?? "",
+          availableOnly: request.filter?.availableOnly ?? false,
+          pageSize: request.pageSize,
+          pageToken: request.pageToken,
+        },
+        "filter.destination",
+      );
       return { tours: tours.map(toProtoTour), nextPageToken };
     },
 

@@ -41,8 +41,9 @@ function toProtoReservation(reservation: Reservation) {
 export async function listTourPage(
   store: TourStore,
   request: Parameters<typeof checkListTours>[0] & { pageToken: string },
+  destinationField?: string,
 ): Promise<{ tours: Tour[]; nextPageToken: string }> {
-  const { filter, pageSize } = checkListTours(request);
+  const { filter, pageSize } = checkListTours(request, destinationField);
   const after = pageTokens.decode(request.pageToken, filter);
   const { tours, more } = await store.listTours(filter, after, pageSize);
   const last = tours.at(-1);
