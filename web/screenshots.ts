@@ -1,7 +1,7 @@
 /**
  * `npm run screenshots`: pictures of the web app's main pages for docs/images/, taken in Chromium against
  * the whole stack on free ports (see browser/web-stack.ts), after playing what they show: alice signs in,
- * gets a quote, books one tour, and books another while payment is down.
+ * gets a quote, books one tour, and books another while payment is down; and the API reference at /docs.
  */
 import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -20,9 +20,9 @@ const browser = await launchChromium({ width: 1100, height: 720 });
 try {
   const page = await browser.context.newPage();
   page.setDefaultTimeout(30_000);
-  const shoot = async (name: string, target: Page = page) => {
+  const shoot = async (name: string, target: Page = page, fullPage = true) => {
     const path = join(imagesDir, `${name}.png`);
-    await target.screenshot({ path, fullPage: true });
+    await target.screenshot({ path, fullPage });
     console.log(`wrote ${relative(process.cwd(), path)}`);
   };
   const openTour = async (title: string) => {
@@ -79,6 +79,12 @@ try {
   await page.getByRole("link", { name: "Notifications" }).click();
   await page.getByRole("list", { name: "Notifications" }).getByText("Booking confirmed").first().waitFor();
   await shoot("notifications");
+
+  // The top of the reference: how to try it, and the first services (the schemas below run for pages).
+  await page.setViewportSize({ width: 1100, height: 1000 });
+  await page.goto(`${stack.gatewayUrl}/docs`);
+  await page.locator(".opblock").first().waitFor();
+  await shoot("api-docs", page, false);
 } finally {
   await browser.close();
   await stack.stop();

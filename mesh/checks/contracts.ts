@@ -7,6 +7,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService as CatalogServiceV2 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { NotificationService } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
@@ -27,7 +28,8 @@ export const healthService = "grpc.health.v1.Health";
 
 /** The gRPC services each workload serves on its gRPC port, by `app.kubernetes.io/name`. */
 export const servedContracts: Record<string, DescService[]> = {
-  catalog: [CatalogService],
+  // v1 (deprecated) and v2, side by side.
+  catalog: [CatalogService, CatalogServiceV2],
   booking: [BookingService],
   // PaymentFaultService is payment's admin API (fault knobs): served, but no workload is authorized to call it.
   payment: [PaymentService, PaymentFaultService],

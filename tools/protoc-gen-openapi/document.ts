@@ -369,9 +369,10 @@ export function openApiDocument(
       title: options.title,
       version: options.version,
       license: { name: options.license, url: `https://spdx.org/licenses/${options.license}.html` },
+      // CommonMark, as every description in OpenAPI: the path is code, or its <package> would be an HTML tag.
       description:
         "The public API as the gateway serves it over the Connect protocol with JSON: POST the request " +
-        "message as JSON to /<package>.<Service>/<Method> (Content-Type: application/json); methods without " +
+        "message as JSON to `/<package>.<Service>/<Method>` (`Content-Type: application/json`); methods without " +
         "side effects can also be called with GET, the message URL-encoded in the query. The same methods " +
         "are served over gRPC and gRPC-Web on the same port. Generated from the protobuf contracts.",
     },

@@ -1,7 +1,7 @@
 import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService, type Tour } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { NotificationService } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
 import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
@@ -26,7 +26,10 @@ const transport = createGrpcWebTransport({
   defaultTimeoutMs: 10_000,
 });
 
+/** The catalog's v2 contract (v1 is deprecated). */
 export const catalog = createClient(CatalogService, transport);
+/** Seats a tour has free: a tour without its seats (never sent by the catalog) counts as sold out. */
+export const seatsLeft = (tour: Tour) => tour.seats?.available ?? 0;
 export const booking = createClient(BookingService, transport);
 export const reviews = createClient(ReviewService, transport);
 export const notifications = createClient(NotificationService, transport);

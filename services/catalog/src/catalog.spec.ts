@@ -63,6 +63,7 @@ describe("catalog service", () => {
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
       "tourmesh.catalog.v1.CatalogService",
+      "tourmesh.catalog.v2.CatalogService",
     ]);
   });
 

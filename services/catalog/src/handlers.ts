@@ -40,21 +40,22 @@ function toProtoReservation(reservation: Reservation) {
 }
 
 /**
- * CatalogService over gRPC: checks each request, asks the store (reads through the cache), and shapes the
- * answer. A change is invalidated in the cache before its answer returns, so its caller reads its own write.
+ * What every version of the contract does, whichever asked: checks each request, reads through the cache, and
+ * invalidates a change in the cache before its answer returns, so that its caller reads its own write.
  */
-export function catalogHandlers(
-  store: TourStore,
-  tours: CachedTours,
-): ServiceHandlers<typeof CatalogService> {
+export function catalogOperations(store: TourStore, tours: CachedTours) {
   return {
-    async listTours(request) {
-      const { filter, pageSize } = checkListTours(request);
+    /** One page of ListTours: the tours and the next token; `destinationField` names the field in violations. */
+    async listTours(
+      request: Parameters<typeof checkListTours>[0] & { pageToken: string },
+      destinationField?: string,
+    ): Promise<{ tours: Tour[]; nextPageToken: string }> {
+      const { filter, pageSize } = checkListTours(request, destinationField);
       const after = pageTokens.decode(request.pageToken, filter);
       const page = await tours.listTours(filter, after, pageSize);
       const last = page.tours.at(-1);
       return {
-        tours: page.tours.map(toProtoTour),
+        tours: page.tours,
         nextPageToken:
           page.more && last
             ? pageTokens.encode({ startTime: last.startTime.toISOString(), tourId: last.tourId }, filter)
@@ -62,28 +63,55 @@ export function catalogHandlers(
       };
     },
 
-    async getTour(request) {
-      checkTourId(request.tourId);
-      return { tour: toProtoTour(await tours.getTour(request.tourId)) };
+    async getTour(tourId: string): Promise<Tour> {
+      checkTourId(tourId);
+      return tours.getTour(tourId);
     },
 
-    async reserveSeats(request) {
+    async reserveSeats(
+      request: Parameters<typeof checkReserveSeats>[0] & Parameters<TourStore["reserveSeats"]>[0],
+    ) {
       checkReserveSeats(request);
       const { reservation, seatsAvailable } = await store.reserveSeats(request);
       await tours.invalidate(
         invalidationsForSeats(request.tourId, seatsAvailable + request.seats, seatsAvailable),
       );
-      return { reservation: toProtoReservation(reservation), seatsAvailable };
+      return { reservation, seatsAvailable };
     },
 
-    async releaseSeats(request) {
+    async releaseSeats(request: { reservationId: string }) {
       checkReleaseSeats(request);
       const { reservation, seatsAvailable } = await store.releaseSeats(request.reservationId);
       if (seatsAvailable !== undefined)
         await tours.invalidate(
           invalidationsForSeats(reservation.tourId, seatsAvailable - reservation.seats, seatsAvailable),
         );
-      return { reservation: toProtoReservation(reservation) };
+      return reservation;
+    },
+  };
+}
+
+export type CatalogOperations = ReturnType<typeof catalogOperations>;
+
+/** CatalogService v1 over gRPC: the operations, shaped as v1's messages. */
+export function catalogHandlers(operations: CatalogOperations): ServiceHandlers<typeof CatalogService> {
+  return {
+    async listTours(request) {
+      const { tours, nextPageToken } = await operations.listTours(request);
+      return { tours: tours.map(toProtoTour), nextPageToken };
+    },
+
+    async getTour(request) {
+      return { tour: toProtoTour(await operations.getTour(request.tourId)) };
+    },
+
+    async reserveSeats(request) {
+      const { reservation, seatsAvailable } = await operations.reserveSeats(request);
+      return { reservation: toProtoReservation(reservation), seatsAvailable };
+    },
+
+    async releaseSeats(request) {
+      return { reservation: toProtoReservation(await operations.releaseSeats(request)) };
     },
   };
 }

@@ -1,8 +1,10 @@
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService as CatalogServiceV2 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { ReviewCreatedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { runService } from "@tourmesh/platform";
 import { catalogConfigSchema, catalogDefaults } from "./config.js";
-import { catalogHandlers } from "./handlers.js";
+import { catalogHandlers, catalogOperations } from "./handlers.js";
+import { catalogHandlersV2 } from "./handlers-v2.js";
 import { startReadPath } from "./read-path.js";
 import { seedTours } from "./seed-tours.js";
 
@@ -18,7 +20,10 @@ await runService({
     runtime.onShutdown(stop);
     if (config.SEED_TOURS)
       logger.info({ added: await store.addTours(seedTours(new Date())) }, "seeded tours");
-    server.add(CatalogService, catalogHandlers(store, tours));
+    // v1 (deprecated) for the clients that have not moved, v2 beside it, over the same store and cache.
+    const operations = catalogOperations(store, tours);
+    server.add(CatalogService, catalogHandlers(operations));
+    server.add(CatalogServiceV2, catalogHandlersV2(operations));
     // Reviews move a tour's rating: each ReviewCreated counts once (the consumer's inbox). The cache hears of
     // the change from the database once it commits.
     runtime

@@ -65,13 +65,17 @@ export interface ListToursQuery {
   pageSize: number;
 }
 
-export function checkListTours(request: {
-  destination: string;
-  availableOnly: boolean;
-  pageSize: number;
-}): ListToursQuery {
+/** `destinationField` names the destination in a bad request's field violation: v2 nests it in `filter`. */
+export function checkListTours(
+  request: {
+    destination: string;
+    availableOnly: boolean;
+    pageSize: number;
+  },
+  destinationField = "destination",
+): ListToursQuery {
   new RequestCheck()
-    .text("destination", request.destination, { max: 100, required: false })
+    .text(destinationField, request.destination, { max: 100, required: false })
     .pageSize("page_size", request.pageSize, MAX_PAGE_SIZE)
     .done();
   return {

@@ -278,6 +278,7 @@ describe("gateway", () => {
       "grpc.reflection.v1.ServerReflection",
       "tourmesh.booking.v1.BookingService",
       "tourmesh.catalog.v1.CatalogService",
+      "tourmesh.catalog.v2.CatalogService",
       "tourmesh.identity.v1.IdentityService",
       "tourmesh.notification.v1.NotificationService",
       "tourmesh.review.v1.ReviewService",

@@ -10,6 +10,7 @@ import {
   TokenVerifier,
 } from "@tourmesh/platform";
 import { admission } from "./admission.js";
+import { apiDocs } from "./api-docs.js";
 import type { GatewayConfig } from "./config.js";
 import {
   clientAddress,
@@ -33,9 +34,9 @@ import { webApp } from "./web-app.js";
  * The edge: one port that speaks Connect (JSON and binary), gRPC-Web and gRPC, over HTTP/1.1 and h2c alike
  * (see listener.ts).
  * Every exposed call is rate-limited, authenticated when it must be, given a capped deadline, traced, logged,
- * counted and forwarded over gRPC to the internal service that owns it. Any other GET is the web app's
- * (web-app.ts). The platform's lifecycle starts it and drains it; the drain ends by closing the clients to the
- * internal services.
+ * counted and forwarded over gRPC to the internal service that owns it. The API reference is at /docs
+ * (api-docs.ts); any other GET is the web app's (web-app.ts). The platform's lifecycle starts it and drains it;
+ * the drain ends by closing the clients to the internal services.
  */
 export function createGateway(config: GatewayConfig, logger: Logger, metrics: GrpcMetrics): DrainableServer {
   const clients: Array<{ close(): void }> = [];
@@ -54,6 +55,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
   const access = new Map(accessByProcedure(exposedServices));
   access.set(`/${ServerReflection.typeName}/${ServerReflection.method.serverReflectionInfo.name}`, "public");
 
+  const serveApiDocs = apiDocs();
   const serveWebApp = webApp({ dir: config.WEB_APP_DIR, otlpTracesUrl: config.WEB_OTLP_TRACES_URL });
   const edgeRequests = new WeakMap<NodeRequest, EdgeRequest>();
   const handleRpc = connectNodeAdapter({
@@ -117,6 +119,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
       response.end();
       return;
     }
+    if (serveApiDocs(request, response)) return;
     if (serveWebApp(request, response)) return;
     handleRpc(request, response);
   };

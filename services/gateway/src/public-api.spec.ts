@@ -9,6 +9,8 @@ describe("the public API", () => {
     assert.deepEqual(Object.fromEntries(accessByProcedure(exposedServices)), {
       "/tourmesh.catalog.v1.CatalogService/ListTours": "public",
       "/tourmesh.catalog.v1.CatalogService/GetTour": "public",
+      "/tourmesh.catalog.v2.CatalogService/ListTours": "public",
+      "/tourmesh.catalog.v2.CatalogService/GetTour": "public",
       "/tourmesh.booking.v1.BookingService/QuotePrice": "signed-in",
       "/tourmesh.booking.v1.BookingService/CreateBooking": "signed-in",
       "/tourmesh.booking.v1.BookingService/GetBooking": "signed-in",

@@ -7,6 +7,7 @@
 import { type DescMethod, type DescService, getOption, hasOption } from "@bufbuild/protobuf";
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService as CatalogServiceV2 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { NotificationService } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
 import { Audience, access } from "@tourmesh/gen/tourmesh/options/v1/access_pb.js";
@@ -53,6 +54,7 @@ export function expose(service: DescService, peer: ExposedService["peer"]): Expo
 
 export const exposedServices: readonly ExposedService[] = [
   expose(CatalogService, "CATALOG_ADDR"),
+  expose(CatalogServiceV2, "CATALOG_ADDR"),
   expose(BookingService, "BOOKING_ADDR"),
   expose(ReviewService, "REVIEW_ADDR"),
   expose(NotificationService, "NOTIFICATION_ADDR"),

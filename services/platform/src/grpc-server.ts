@@ -60,7 +60,10 @@ export class GrpcServer {
     this.health.addToServer(this.server);
   }
 
-  /** Serves `service` with `handlers`; a service is NOT_SERVING until `start` has bound the port. */
+  /**
+   * Serves `service` with `handlers`; a service is NOT_SERVING until `start` has bound the port. Calls to a
+   * method the contract marks deprecated (itself or its service) are counted in `deprecated_calls_total`.
+   */
   add<S extends DescService>(service: S, handlers: ServiceHandlers<S>): this {
     const definition: Record<string, ReturnType<typeof grpcMethodDefinition>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
@@ -72,7 +75,14 @@ export class GrpcServer {
       const handler = handlerByName[method.localName];
       if (handler === undefined) throw new Error(`${service.typeName}: no handler for ${method.name}`);
       definition[method.localName] = grpcMethodDefinition(method);
-      implementation[method.localName] = this.wrap(service.typeName, method, handler);
+      const deprecated = service.deprecated || method.deprecated;
+      const counted: typeof handler = deprecated
+        ? (request, context) => {
+            this.options.metrics.deprecatedCalled(service.typeName, method.name);
+            return handler(request, context);
+          }
+        : handler;
+      implementation[method.localName] = this.wrap(service.typeName, method, counted);
     }
     this.server.addService(definition as grpc.ServiceDefinition, implementation);
     this.services.push(service);

@@ -11,6 +11,7 @@ export class GrpcMetrics {
   private readonly handling: Histogram<"grpc_service" | "grpc_method">;
   private readonly clientHandledTotal: Counter<"grpc_service" | "grpc_method" | "grpc_code">;
   private readonly clientHandlingSeconds: Histogram<"grpc_service" | "grpc_method">;
+  private readonly deprecatedCalls: Counter<"grpc_service" | "grpc_method">;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -41,6 +42,17 @@ export class GrpcMetrics {
       buckets: latencyBuckets,
       registers,
     });
+    this.deprecatedCalls = new Counter({
+      name: "deprecated_calls_total",
+      help: "Calls this service received to a method its contract marks deprecated (or of a deprecated service): who still has to move.",
+      labelNames: ["grpc_service", "grpc_method"],
+      registers,
+    });
+  }
+
+  /** Counts one call received to a deprecated method. */
+  deprecatedCalled(service: string, method: string): void {
+    this.deprecatedCalls.labels(service, method).inc();
   }
 
   /** Records one answered call. `service` is the full service name, `method` the method name. */

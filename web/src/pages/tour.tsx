@@ -1,9 +1,9 @@
 import type { Quote } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import type { Tour } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import type { Tour } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso/router";
-import { booking, catalog, reviews } from "../api.js";
+import { booking, catalog, reviews, seatsLeft } from "../api.js";
 import { attemptFinished, idempotencyKeyFor, type Order, unfinishedOrder } from "../booking-attempt.js";
 import { Field, ProblemView, Stars, useLoad } from "../components.js";
 import { dateTime, duration, money } from "../format.js";
@@ -61,13 +61,13 @@ export function TourPage({ tourId }: { tourId: string }) {
         <div>
           <dt>Seats left</dt>
           <dd>
-            {details.seatsAvailable > 0 ? `${details.seatsAvailable} of ${details.capacity}` : "Sold out"}
+            {seatsLeft(details) > 0 ? `${seatsLeft(details)} of ${details.seats?.capacity ?? 0}` : "Sold out"}
           </dd>
         </div>
         <div>
           <dt>Rating</dt>
           <dd>
-            <Stars average={details.ratingAverage} count={details.ratingCount} />
+            <Stars average={details.rating?.average ?? 0} count={details.rating?.count ?? 0} />
           </dd>
         </div>
       </dl>
@@ -185,7 +185,7 @@ function BookingForm({ tour, session }: { tour: Tour; session: Session | undefin
           >
             Get quote
           </button>
-          <button type="submit" disabled={busy !== undefined || tour.seatsAvailable === 0}>
+          <button type="submit" disabled={busy !== undefined || seatsLeft(tour) === 0}>
             {busy === "book" ? "Booking…" : "Book"}
           </button>
         </div>

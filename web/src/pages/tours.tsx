@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso/router";
-import { catalog } from "../api.js";
+import { catalog, seatsLeft } from "../api.js";
 import { Pager, ProblemView, Stars, useLoad } from "../components.js";
 import { dateTime, money } from "../format.js";
 
@@ -36,7 +36,7 @@ export function ToursPage() {
   }, [typed]);
 
   const tours = useLoad(
-    () => catalog.listTours({ destination, availableOnly, pageSize: PAGE_SIZE, pageToken }),
+    () => catalog.listTours({ filter: { destination, availableOnly }, pageSize: PAGE_SIZE, pageToken }),
     [destination, availableOnly, pageToken],
   );
 
@@ -86,8 +86,8 @@ export function ToursPage() {
                   </p>
                   <p class="facts">
                     <strong>{money(tour.price)}</strong>
-                    <span>{tour.seatsAvailable > 0 ? `${tour.seatsAvailable} seats left` : "Sold out"}</span>
-                    <Stars average={tour.ratingAverage} count={tour.ratingCount} />
+                    <span>{seatsLeft(tour) > 0 ? `${seatsLeft(tour)} seats left` : "Sold out"}</span>
+                    <Stars average={tour.rating?.average ?? 0} count={tour.rating?.count ?? 0} />
                   </p>
                 </li>
               ))}

@@ -534,7 +534,8 @@ export const BookingService: GenService<{
     output: typeof CreateBookingResponseSchema;
   },
   /**
-   * Gets one of the caller's bookings.
+   * Gets one of the caller's bookings. NOT_FOUND when the caller has no
+   * booking with that id (another user's booking is not found either).
    *
    * @generated from rpc tourmesh.booking.v1.BookingService.GetBooking
    */
@@ -555,7 +556,7 @@ export const BookingService: GenService<{
   },
   /**
    * Cancels one of the caller's bookings: refunds and releases its seats.
-   * Idempotent.
+   * Idempotent. NOT_FOUND when the caller has no booking with that id.
    *
    * @generated from rpc tourmesh.booking.v1.BookingService.CancelBooking
    */

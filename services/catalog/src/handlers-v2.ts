@@ -1,0 +1,67 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  type CatalogService,
+  ReservationStatus,
+  type TourSchema,
+} from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
+import type { ServiceHandlers } from "@tourmesh/platform";
+import type { CatalogOperations } from "./handlers.js";
+import type { Reservation, Tour } from "./tours.js";
+
+function toProtoTour(tour: Tour): MessageInitShape<typeof TourSchema> {
+  return {
+    tourId: tour.tourId,
+    title: tour.title,
+    destination: tour.destination,
+    startTime: timestampFromDate(tour.startTime),
+    price: { currencyCode: tour.price.currencyCode, minorUnits: BigInt(tour.price.minorUnits) },
+    seats: { capacity: tour.capacity, available: tour.seatsAvailable },
+    rating: { average: tour.ratingAverage, count: tour.ratingCount },
+    description: tour.description,
+    durationMinutes: tour.durationMinutes,
+  };
+}
+
+const reservationStatus: Record<Reservation["status"], ReservationStatus> = {
+  held: ReservationStatus.HELD,
+  released: ReservationStatus.RELEASED,
+};
+
+function toProtoReservation(reservation: Reservation) {
+  return { ...reservation, status: reservationStatus[reservation.status] };
+}
+
+/**
+ * tourmesh.catalog.v2.CatalogService over gRPC: the same operations as v1 (handlers.ts), over the same store and
+ * cache, so that a v1 and a v2 client see the same tours and seats; only the messages' shapes differ.
+ */
+export function catalogHandlersV2(operations: CatalogOperations): ServiceHandlers<typeof CatalogService> {
+  return {
+    async listTours(request) {
+      const { tours, nextPageToken } = await operations.listTours(
+        {
+          destination: request.filter?.destination ?? "",
+          availableOnly: request.filter?.availableOnly ?? false,
+          pageSize: request.pageSize,
+          pageToken: request.pageToken,
+        },
+        "filter.destination",
+      );
+      return { tours: tours.map(toProtoTour), nextPageToken };
+    },
+
+    async getTour(request) {
+      return { tour: toProtoTour(await operations.getTour(request.tourId)) };
+    },
+
+    async reserveSeats(request) {
+      const { reservation, seatsAvailable } = await operations.reserveSeats(request);
+      return { reservation: toProtoReservation(reservation), seatsAvailable };
+    },
+
+    async releaseSeats(request) {
+      return { reservation: toProtoReservation(await operations.releaseSeats(request)) };
+    },
+  };
+}
