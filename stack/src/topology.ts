@@ -51,7 +51,7 @@ export const services: readonly ServiceSpec[] = [
     database: "catalog",
     events: true,
     peers: [],
-    verifiesTokens: false,
+    verifiesTokens: true,
     localOnly: {},
   },
   {

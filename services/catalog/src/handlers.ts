@@ -1,18 +1,28 @@
+import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type CatalogService,
   type ReservationStatus as ProtoReservationStatus,
+  type Tour as ProtoTour,
   ReservationStatus,
   type TourSchema,
 } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
-import { pageTokenCodec, type ServiceHandlers } from "@tourmesh/platform";
+import {
+  PermissionDeniedError,
+  pageTokenCodec,
+  type ServiceHandlers,
+  signedInCaller,
+} from "@tourmesh/platform";
 import type { TourStore } from "./tour-store.js";
 import {
+  checkCreateTour,
   checkListTours,
   checkReleaseSeats,
   checkReserveSeats,
   checkTourId,
+  checkUpdateTour,
+  etagOf,
   isTourPosition,
   type Reservation,
   type Tour,
@@ -20,13 +30,35 @@ import {
 
 const pageTokens = pageTokenCodec(isTourPosition);
 
-function toProtoTour(tour: Tour): MessageInitShape<typeof TourSchema> {
+function toProtoTour({ revision, ...tour }: Tour): MessageInitShape<typeof TourSchema> {
   return {
     ...tour,
+    etag: etagOf({ revision }),
     startTime: timestampFromDate(tour.startTime),
     price: { currencyCode: tour.price.currencyCode, minorUnits: BigInt(tour.price.minorUnits) },
   };
 }
+
+/** The fields of a request's tour as the domain reads them; a message field left out is undefined. */
+function fromProtoTour(tour: ProtoTour | undefined) {
+  return {
+    tourId: tour?.tourId ?? "",
+    etag: tour?.etag ?? "",
+    title: tour?.title,
+    description: tour?.description,
+    destination: tour?.destination,
+    startTime: tour?.startTime && timestampDate(tour.startTime),
+    durationMinutes: tour?.durationMinutes,
+    price: tour?.price && {
+      currencyCode: tour.price.currencyCode,
+      minorUnits: Number(tour.price.minorUnits),
+    },
+    capacity: tour?.capacity,
+  };
+}
+
+/** A tour id for a tour created without one, e.g. tour_5e0c8a2f41b7. */
+const newTourId = () => `tour_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
 const reservationStatus: Record<Reservation["status"], ProtoReservationStatus> = {
   held: ReservationStatus.HELD,
@@ -37,8 +69,15 @@ function toProtoReservation(reservation: Reservation) {
   return { ...reservation, status: reservationStatus[reservation.status] };
 }
 
-/** CatalogService over gRPC: checks each request, asks the store, and shapes the answer. */
-export function catalogHandlers(store: TourStore): ServiceHandlers<typeof CatalogService> {
+/**
+ * CatalogService over gRPC: checks each request, asks the store, and shapes the answer. The tour management
+ * methods act for the verified caller (their scopes checked by the server): a tour is created as the caller's,
+ * and only its operator may edit it or see its occupancy.
+ */
+export function catalogHandlers(
+  store: TourStore,
+  clock: () => Date = () => new Date(),
+): ServiceHandlers<typeof CatalogService> {
   return {
     async listTours(request) {
       const { filter, pageSize } = checkListTours(request);
@@ -68,6 +107,33 @@ export function catalogHandlers(store: TourStore): ServiceHandlers<typeof Catalo
     async releaseSeats(request) {
       checkReleaseSeats(request);
       return { reservation: toProtoReservation(await store.releaseSeats(request.reservationId)) };
+    },
+
+    async createTour(request, context) {
+      const caller = signedInCaller(context);
+      // The id comes from the request's tour_id (AIP-133), and an etag means nothing for a tour not yet made.
+      const { tourId: _tourId, etag: _etag, ...tour } = fromProtoTour(request.tour);
+      const draft = checkCreateTour({ tourId: request.tourId, tour }, clock(), newTourId);
+      return { tour: toProtoTour(await store.createTour(draft, caller.userId)) };
+    },
+
+    async updateTour(request, context) {
+      const caller = signedInCaller(context);
+      const { tourId, etag, changes } = checkUpdateTour(
+        { tour: fromProtoTour(request.tour), paths: request.updateMask?.paths ?? [] },
+        clock(),
+      );
+      return { tour: toProtoTour(await store.updateTour(tourId, { etag, changes }, caller.userId)) };
+    },
+
+    async getTourOccupancy(request, context) {
+      const caller = signedInCaller(context);
+      checkTourId(request.tourId);
+      const { operatorId, ...occupancy } = await store.occupancy(request.tourId);
+      if (operatorId !== caller.userId) {
+        throw new PermissionDeniedError(`tour ${request.tourId} is not one of yours`);
+      }
+      return { occupancy: { tourId: request.tourId, ...occupancy } };
     },
   };
 }
