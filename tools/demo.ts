@@ -1,6 +1,7 @@
 // `npm run demo`: the whole local stack on its standard ports, a scripted scenario through the gateway that
 // prints what happens, then the services keep running until Ctrl-C, which stops everything started here.
 //   DEMO_VERBOSE=1 npm run demo   also prints every call's log line
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient as createConnectClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
@@ -171,6 +172,40 @@ try {
   const { notifications: told } = await notifications.listNotifications({ pageSize: 5 }, asAlice);
   say("8. what alice was told (booking events consumed by notification, one per event), newest first:");
   for (const item of told) say(`     ${NotificationKind[item.kind].padEnd(18)} ${item.message}`);
+
+  const olga = await identity.signIn({ username: "olga", password: "tourmesh-demo" });
+  const asOlga = { headers: { authorization: `Bearer ${olga.accessToken}` } };
+  const startTime = timestampFromDate(new Date(Date.now() + 21 * 24 * 60 * 60 * 1000));
+  const { tour: offered } = await catalog.createTour(
+    {
+      tour: {
+        title: "Canal Sunrise Row",
+        description: "The canals before the city wakes.",
+        destination: "Amsterdam",
+        startTime,
+        durationMinutes: 90,
+        price: { currencyCode: "EUR", minorUnits: 4_500n },
+        capacity: 12,
+      },
+    },
+    asOlga,
+  );
+  const { tour: grown } = await catalog.updateTour(
+    {
+      tour: { tourId: offered?.tourId, etag: offered?.etag, capacity: 16 },
+      updateMask: { paths: ["capacity"] },
+    },
+    asOlga,
+  );
+  say(
+    `9. olga, a tour operator (scope tours:write), creates ${grown?.tourId} and raises its capacity to ` +
+      `${grown?.capacity} (etag ${offered?.etag} → ${grown?.etag})`,
+  );
+  const notAnOperator = await catalog.createTour({ tour: offered }, asAlice).then(
+    () => "accepted (unexpected)",
+    (error: unknown) => String(error),
+  );
+  say(`   alice, a traveller, may not: ${notAnOperator}`);
 } catch (error) {
   say(`\nthe scenario failed: ${String(error)}`);
   await stopEverything(1);
@@ -178,7 +213,7 @@ try {
 
 say(`
 Where to look:
-  web app  ${stack.gatewayUrl}/   (sign in as alice or bob, password tourmesh-demo)
+  web app  ${stack.gatewayUrl}/   (sign in as alice or bob, password tourmesh-demo; olga is a tour operator)
   gateway (Connect, gRPC-Web, gRPC; HTTP/1.1 and h2c)  ${stack.gatewayUrl}
   metrics  ${services.map((service) => `${service.name} http://127.0.0.1:${service.metricsPort}/metrics`).join("\n           ")}
   JWKS     ${stack.environmentOf("gateway").JWKS_URL}

@@ -102,7 +102,7 @@ describe("zero trust", () => {
     "GRPCRoute/notification-grpc-api": ["gateway"],
     "GRPCRoute/review-grpc-api": ["gateway"],
     "GRPCRoute/identity-grpc-api": ["gateway"],
-    "HTTPRoute/identity-jwks": ["booking", "gateway", "notification", "review"],
+    "HTTPRoute/identity-jwks": ["booking", "catalog", "gateway", "notification", "review"],
     "Server/nats-client": ["booking", "catalog", "notification", "payment", "review"],
     "Server/postgres": everyServiceButGateway,
     "Server/redis": ["catalog"],

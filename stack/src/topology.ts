@@ -54,7 +54,7 @@ export const services: readonly ServiceSpec[] = [
     database: "catalog",
     events: true,
     peers: [],
-    verifiesTokens: false,
+    verifiesTokens: true,
     cache: true,
     localOnly: {},
   },

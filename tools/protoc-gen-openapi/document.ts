@@ -83,15 +83,22 @@ function detailMessage(errorDetails: DescFile, name: string): DescMessage {
   return found;
 }
 
-function audienceOf(method: DescMethod, access: DescExtension): Audience {
+/** Who may call a method: its audience, and the scopes a signed-in caller's token must carry. */
+export interface DeclaredAccess {
+  audience: Audience;
+  scopes: string[];
+}
+
+function accessOf(method: DescMethod, access: DescExtension): DeclaredAccess {
   const declared = hasOption(method, access) ? getOption(method, access) : undefined;
   const json =
     declared === undefined || access.message === undefined
       ? {}
       : (toJson(access.message, declared as never) as JsonObject);
-  const audience = json.audience;
+  const { audience, scopes = [] } = json;
+  const scopeList = Array.isArray(scopes) ? scopes.map(String) : [];
   if (audience === "AUDIENCE_PUBLIC" || audience === "AUDIENCE_SIGNED_IN" || audience === "AUDIENCE_INTERNAL")
-    return audience;
+    return { audience, scopes: scopeList };
   throw new Error(
     `${method.parent.typeName}.${method.name} declares no audience: set (${accessOption}) in its proto`,
   );
@@ -122,7 +129,7 @@ const parameterRef = (name: string): OasRef => ({ $ref: `#/components/parameters
 
 function operation(
   method: DescMethod,
-  audience: Audience,
+  { audience, scopes }: DeclaredAccess,
   example: JsonObject,
   schemas: SchemaCollector,
   verb: "post" | "get",
@@ -136,6 +143,7 @@ function operation(
     },
     "400": errorResponseRef("InvalidArgument"),
     ...(audience === "AUDIENCE_SIGNED_IN" ? { "401": errorResponseRef("Unauthenticated") } : {}),
+    ...(scopes.length > 0 ? { "403": errorResponseRef("PermissionDenied") } : {}),
     "429": errorResponseRef("ResourceExhausted"),
     default: errorResponseRef("Error"),
   };
@@ -146,7 +154,8 @@ function operation(
     summary,
     ...(comment === undefined || comment === summary ? {} : { description: comment }),
     ...(method.deprecated || method.parent.deprecated ? { deprecated: true } : {}),
-    security: audience === "AUDIENCE_SIGNED_IN" ? [{ [bearer]: [] }] : [],
+    // OpenAPI 3.1 lets a security requirement of any scheme list the roles it needs: here, the token's scopes.
+    security: audience === "AUDIENCE_SIGNED_IN" ? [{ [bearer]: scopes }] : [],
     responses,
   };
   if (verb === "post") {
@@ -181,7 +190,7 @@ export function exposedMethods(
   files: readonly DescFile[],
   registry: FileRegistry,
   packagePrefix: string,
-): Array<{ service: DescService; methods: Array<{ method: DescMethod; audience: Audience }> }> {
+): Array<{ service: DescService; methods: Array<{ method: DescMethod; access: DeclaredAccess }> }> {
   const ours = (file: DescFile) =>
     file.proto.package === packagePrefix || file.proto.package.startsWith(`${packagePrefix}.`);
   const services = files.filter(ours).flatMap((file) => file.services);
@@ -191,8 +200,8 @@ export function exposedMethods(
     .map((service) => ({
       service,
       methods: service.methods
-        .map((method) => ({ method, audience: audienceOf(method, access) }))
-        .filter(({ audience }) => audience !== "AUDIENCE_INTERNAL"),
+        .map((method) => ({ method, access: accessOf(method, access) }))
+        .filter(({ access }) => access.audience !== "AUDIENCE_INTERNAL"),
     }))
     .filter(({ methods }) => methods.length > 0);
 }
@@ -285,6 +294,17 @@ function errorResponses(errorDetails: DescFile, schemas: SchemaCollector): Oas3_
       description: "`unauthenticated`: no valid bearer token.",
       content: body(errorExample("unauthenticated", "a valid access token is required")),
     },
+    PermissionDenied: {
+      description:
+        "`permission_denied`: the bearer token lacks a scope the method requires (the scopes of the user's " +
+        "role, in the token's `scope` claim), or the resource is another user's.",
+      content: body(
+        errorExample(
+          "permission_denied",
+          "the access token lacks the scope tours:write this method requires",
+        ),
+      ),
+    },
     ResourceExhausted: {
       description:
         "`resource_exhausted`: over the rate limit of the client address or the user; a google.rpc.RetryInfo " +
@@ -348,7 +368,7 @@ export function openApiDocument(
   for (const { service, methods } of exposedMethods(files, registry, options.packagePrefix)) {
     const description = commentOf(service);
     tags.push({ name: service.typeName, ...(description === undefined ? {} : { description }) });
-    for (const { method, audience } of methods) {
+    for (const { method, access } of methods) {
       if (method.methodKind !== "unary") {
         throw new Error(
           `${service.typeName}.${method.name} streams: the Connect JSON reference covers unary methods`,
@@ -357,8 +377,8 @@ export function openApiDocument(
       const request = exampleOf(method, example, registry);
       const sideEffectFree = method.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
       paths[`/${service.typeName}/${method.name}`] = {
-        post: operation(method, audience, request, schemas, "post"),
-        ...(sideEffectFree ? { get: operation(method, audience, request, schemas, "get") } : {}),
+        post: operation(method, access, request, schemas, "post"),
+        ...(sideEffectFree ? { get: operation(method, access, request, schemas, "get") } : {}),
       };
     }
   }

@@ -37,6 +37,14 @@ service FixtureService {
     option (tourmesh.options.v1.access).audience = AUDIENCE_SIGNED_IN;
     option (tourmesh.options.v1.example_request) = '{}';
   }
+  // Writes a fixture for its keeper.
+  rpc Keep(ReadRequest) returns (ReadResponse) {
+    option (tourmesh.options.v1.access) = {
+      audience: AUDIENCE_SIGNED_IN
+      scopes: ["fixtures:write", "fixtures:keep"]
+    };
+    option (tourmesh.options.v1.example_request) = '{}';
+  }
   // For other services only.
   rpc Hidden(ReadRequest) returns (ReadResponse) {
     option (tourmesh.options.v1.access).audience = AUDIENCE_INTERNAL;
@@ -118,6 +126,7 @@ describe("protoc-gen-openapi", () => {
     assert.deepEqual(Object.keys(paths), [
       "/tourmesh.fixture.v1.FixtureService/Read",
       "/tourmesh.fixture.v1.FixtureService/Write",
+      "/tourmesh.fixture.v1.FixtureService/Keep",
     ]);
     assert.deepEqual(Object.keys(paths["/tourmesh.fixture.v1.FixtureService/Read"] as Json), ["post", "get"]);
     assert.deepEqual(Object.keys(paths["/tourmesh.fixture.v1.FixtureService/Write"] as Json), ["post"]);
@@ -131,6 +140,16 @@ describe("protoc-gen-openapi", () => {
     ]);
     const responses = at(paths, "/tourmesh.fixture.v1.FixtureService/Write", "post", "responses") as Json;
     assert.deepEqual(responses["401"], { $ref: "#/components/responses/Unauthenticated" });
+    assert.equal(responses["403"], undefined, "no scopes to lack");
+  });
+
+  it("lists the scopes a method requires in its security requirement, and answers 403 without them", () => {
+    const paths = at(generate(fixture), "paths");
+    assert.deepEqual(at(paths, "/tourmesh.fixture.v1.FixtureService/Keep", "post", "security"), [
+      { bearer: ["fixtures:write", "fixtures:keep"] },
+    ]);
+    const responses = at(paths, "/tourmesh.fixture.v1.FixtureService/Keep", "post", "responses") as Json;
+    assert.deepEqual(responses["403"], { $ref: "#/components/responses/PermissionDenied" });
   });
 
   it("marks the operations of a deprecated method, or of a deprecated service, deprecated", () => {

@@ -6,7 +6,7 @@ import {
   BookingStatus as ProtoBookingStatus,
   type QuoteSchema,
 } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { pageTokenCodec, type ServiceHandlers, type TokenVerifier } from "@tourmesh/platform";
+import { pageTokenCodec, type ServiceHandlers, signedInCaller } from "@tourmesh/platform";
 import type { BookingStatus } from "./booking-state.js";
 import type { BookingStore, StoredBooking } from "./booking-store.js";
 import {
@@ -63,36 +63,34 @@ function toProtoBooking(booking: StoredBooking): MessageInitShape<typeof Booking
 }
 
 /**
- * BookingService over gRPC. Every method first authenticates the caller from the verified JWT (never from a
- * request field), then checks the request; a booking of another user is NOT_FOUND, as if it did not exist.
+ * BookingService over gRPC. The caller is the one of the verified JWT (checked with the method's scopes by the
+ * server before the handler runs; never a request field); each method checks the request; a booking of another user is NOT_FOUND, as if it did not exist.
  */
 export function bookingHandlers(
   store: BookingStore,
   saga: BookingSaga,
-  verifier: TokenVerifier,
   clock: () => Date = () => new Date(),
 ): ServiceHandlers<typeof BookingService> {
   return {
-    async quotePrice(request, context) {
-      await verifier.authenticate(context.metadata);
+    async quotePrice(request) {
       const quote = await saga.quote(checkQuoteRequest(request, clock()));
       return { quote: toProtoQuote(quote) };
     },
 
     async createBooking(request, context) {
-      const caller = await verifier.authenticate(context.metadata);
+      const caller = signedInCaller(context);
       const booking = await saga.create(caller.userId, checkCreateBooking(request), clock());
       return { booking: toProtoBooking(booking) };
     },
 
     async getBooking(request, context) {
-      const caller = await verifier.authenticate(context.metadata);
+      const caller = signedInCaller(context);
       checkBookingId(request.bookingId);
       return { booking: toProtoBooking(await store.get(request.bookingId, caller.userId)) };
     },
 
     async listBookings(request, context) {
-      const caller = await verifier.authenticate(context.metadata);
+      const caller = signedInCaller(context);
       const pageSize = checkListBookings(request);
       const filters = { userId: caller.userId };
       const after = pageTokens.decode(request.pageToken, filters);
@@ -105,7 +103,7 @@ export function bookingHandlers(
     },
 
     async cancelBooking(request, context) {
-      const caller = await verifier.authenticate(context.metadata);
+      const caller = signedInCaller(context);
       checkBookingId(request.bookingId);
       return { booking: toProtoBooking(await saga.cancel(caller.userId, request.bookingId)) };
     },

@@ -2,7 +2,7 @@ import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js"
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { PaymentSucceededSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
-import { runService, TokenVerifier } from "@tourmesh/platform";
+import { runService } from "@tourmesh/platform";
 import { BookingMetrics } from "./booking-metrics.js";
 import { BookingStore } from "./booking-store.js";
 import { bookingConfigSchema, bookingDefaults, sagaOptions } from "./config.js";
@@ -14,6 +14,11 @@ import { BookingSaga } from "./saga.js";
 await runService({
   name: "booking",
   config: bookingConfigSchema,
+  verifier: (config) => ({
+    jwksUrl: config.JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  }),
   defaults: bookingDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: { outbox: true },
@@ -25,13 +30,7 @@ await runService({
     const metrics = new BookingMetrics(runtime.metrics.registry);
     metrics.samplePendingPayments(() => store.pendingPayments());
     const saga = new BookingSaga(store, catalog, payment, sagaOptions(config), logger, metrics);
-    const verifier = new TokenVerifier({
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      registry: runtime.metrics.registry,
-    });
-    server.add(BookingService, bookingHandlers(store, saga, verifier));
+    server.add(BookingService, bookingHandlers(store, saga));
     runPaymentRetries(runtime, store, saga, {
       recheckMs: config.BOOKING_RETRY_BASE_MS,
       sweepIntervalMs: config.BOOKING_RETRY_SWEEP_MS,

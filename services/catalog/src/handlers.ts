@@ -1,20 +1,30 @@
+import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type CatalogService,
   type ReservationStatus as ProtoReservationStatus,
+  type Tour as ProtoTour,
   ReservationStatus,
   type TourSchema,
 } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
-import { pageTokenCodec, type ServiceHandlers } from "@tourmesh/platform";
+import {
+  PermissionDeniedError,
+  pageTokenCodec,
+  type ServiceHandlers,
+  signedInCaller,
+} from "@tourmesh/platform";
 import type { CachedTours } from "./cached-tours.js";
-import { invalidationsForSeats } from "./tour-cache.js";
+import { ALL_PAGES, invalidationsForSeats, tourTag } from "./tour-cache.js";
 import type { TourStore } from "./tour-store.js";
 import {
+  checkCreateTour,
   checkListTours,
   checkReleaseSeats,
   checkReserveSeats,
   checkTourId,
+  checkUpdateTour,
+  etagOf,
   isTourPosition,
   type Reservation,
   type Tour,
@@ -22,13 +32,35 @@ import {
 
 const pageTokens = pageTokenCodec(isTourPosition);
 
-function toProtoTour(tour: Tour): MessageInitShape<typeof TourSchema> {
+function toProtoTour({ revision, ...tour }: Tour): MessageInitShape<typeof TourSchema> {
   return {
     ...tour,
+    etag: etagOf({ revision }),
     startTime: timestampFromDate(tour.startTime),
     price: { currencyCode: tour.price.currencyCode, minorUnits: BigInt(tour.price.minorUnits) },
   };
 }
+
+/** The fields of a request's tour as the domain reads them; a message field left out is undefined. */
+function fromProtoTour(tour: ProtoTour | undefined) {
+  return {
+    tourId: tour?.tourId ?? "",
+    etag: tour?.etag ?? "",
+    title: tour?.title,
+    description: tour?.description,
+    destination: tour?.destination,
+    startTime: tour?.startTime && timestampDate(tour.startTime),
+    durationMinutes: tour?.durationMinutes,
+    price: tour?.price && {
+      currencyCode: tour.price.currencyCode,
+      minorUnits: Number(tour.price.minorUnits),
+    },
+    capacity: tour?.capacity,
+  };
+}
+
+/** A tour id for a tour created without one, e.g. tour_5e0c8a2f41b7. */
+const newTourId = () => `tour_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
 const reservationStatus: Record<Reservation["status"], ProtoReservationStatus> = {
   held: ReservationStatus.HELD,
@@ -93,8 +125,21 @@ export function catalogOperations(store: TourStore, tours: CachedTours) {
 
 export type CatalogOperations = ReturnType<typeof catalogOperations>;
 
-/** CatalogService v1 over gRPC: the operations, shaped as v1's messages. */
-export function catalogHandlers(operations: CatalogOperations): ServiceHandlers<typeof CatalogService> {
+/**
+ * CatalogService v1 over gRPC: the operations, shaped as v1's messages, and tour management. The management
+ * methods act for the verified caller (their scopes checked by the server): a tour is created as the caller's,
+ * and only its operator may edit it or see its occupancy. An edit is invalidated in the cache before it answers.
+ */
+export function catalogHandlers(
+  operations: CatalogOperations,
+  store: TourStore,
+  tours: CachedTours,
+  clock: () => Date = () => new Date(),
+): ServiceHandlers<typeof CatalogService> {
+  const edited = async (tour: Tour) => {
+    await tours.invalidate([tourTag(tour.tourId), ALL_PAGES]);
+    return { tour: toProtoTour(tour) };
+  };
   return {
     async listTours(request) {
       const { tours, nextPageToken } = await operations.listTours(request);
@@ -112,6 +157,33 @@ export function catalogHandlers(operations: CatalogOperations): ServiceHandlers<
 
     async releaseSeats(request) {
       return { reservation: toProtoReservation(await operations.releaseSeats(request)) };
+    },
+
+    async createTour(request, context) {
+      const caller = signedInCaller(context);
+      // The id comes from the request's tour_id (AIP-133), and an etag means nothing for a tour not yet made.
+      const { tourId: _tourId, etag: _etag, ...tour } = fromProtoTour(request.tour);
+      const draft = checkCreateTour({ tourId: request.tourId, tour }, clock(), newTourId);
+      return edited(await store.createTour(draft, caller.userId));
+    },
+
+    async updateTour(request, context) {
+      const caller = signedInCaller(context);
+      const { tourId, etag, changes } = checkUpdateTour(
+        { tour: fromProtoTour(request.tour), paths: request.updateMask?.paths ?? [] },
+        clock(),
+      );
+      return edited(await store.updateTour(tourId, { etag, changes }, caller.userId));
+    },
+
+    async getTourOccupancy(request, context) {
+      const caller = signedInCaller(context);
+      checkTourId(request.tourId);
+      const { operatorId, ...occupancy } = await store.occupancy(request.tourId);
+      if (operatorId !== caller.userId) {
+        throw new PermissionDeniedError(`tour ${request.tourId} is not one of yours`);
+      }
+      return { occupancy: { tourId: request.tourId, ...occupancy } };
     },
   };
 }

@@ -12,6 +12,11 @@ await runService({
   name: "catalog",
   config: catalogConfigSchema,
   defaults: catalogDefaults,
+  verifier: (config) => ({
+    jwksUrl: config.JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  }),
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: {},
   async routes(server, runtime) {
@@ -19,10 +24,10 @@ await runService({
     const { store, tours, stop } = startReadPath(config, db, logger, runtime.metrics.registry);
     runtime.onShutdown(stop);
     if (config.SEED_TOURS)
-      logger.info({ added: await store.addTours(seedTours(new Date())) }, "seeded tours");
+      logger.info({ added: (await store.addTours(seedTours(new Date()))).length }, "seeded tours");
     // v1 (deprecated) for the clients that have not moved, v2 beside it, over the same store and cache.
     const operations = catalogOperations(store, tours);
-    server.add(CatalogService, catalogHandlers(operations));
+    server.add(CatalogService, catalogHandlers(operations, store, tours));
     server.add(CatalogServiceV2, catalogHandlersV2(operations));
     // Reviews move a tour's rating: each ReviewCreated counts once (the consumer's inbox). The cache hears of
     // the change from the database once it commits.

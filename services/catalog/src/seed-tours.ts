@@ -1,4 +1,4 @@
-import type { Tour } from "./tours.js";
+import type { TourDraft } from "./tours.js";
 
 interface TourTemplate {
   slug: string;
@@ -315,10 +315,10 @@ const templatesByDestination: Record<string, TourTemplate[]> = {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * The demo catalog: 36 tours in 6 cities, starting over the coming weeks from `now` (each tour at 09:00 or
+ * The demo catalog: 36 tours in 6 cities, run by no operator, starting over the coming weeks from `now` (each tour at 09:00 or
  * 18:00 UTC, spread so that some start within a day, for reminders).
  */
-export function seedTours(now: Date): Tour[] {
+export function seedTours(now: Date): TourDraft[] {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   return Object.entries(templatesByDestination).flatMap(([destination, templates], cityIndex) =>
     templates.map((template, index) => {
@@ -333,9 +333,6 @@ export function seedTours(now: Date): Tour[] {
         durationMinutes: template.durationMinutes,
         price: { currencyCode: "EUR", minorUnits: template.priceEuros * 100 },
         capacity: template.capacity,
-        seatsAvailable: template.capacity,
-        ratingAverage: 0,
-        ratingCount: 0,
       };
     }),
   );

@@ -1,16 +1,19 @@
 import {
   AlreadyExistsError,
   FailedPreconditionError,
+  inTransaction,
   NotFoundError,
   type Pool,
   type PoolClient,
 } from "@tourmesh/platform";
 import {
+  applyTourUpdate,
   isSameReservation,
   type Reservation,
   type ReservationStatus,
   ratingAverage,
   type Tour,
+  type TourDraft,
   type TourFilter,
   type TourPosition,
 } from "./tours.js";
@@ -28,6 +31,8 @@ interface TourRow {
   seats_available: number;
   rating_sum: string;
   rating_count: number;
+  operator_id: string;
+  revision: number;
 }
 
 interface ReservationRow {
@@ -38,7 +43,7 @@ interface ReservationRow {
 }
 
 const tourColumns = `tour_id, title, description, destination, start_time, duration_minutes, price_currency,
-  price_minor, capacity, seats_available, rating_sum, rating_count`;
+  price_minor, capacity, seats_available, rating_sum, rating_count, operator_id, revision`;
 
 function toTour(row: TourRow): Tour {
   const ratingSum = Number(row.rating_sum);
@@ -54,6 +59,8 @@ function toTour(row: TourRow): Tour {
     seatsAvailable: row.seats_available,
     ratingAverage: ratingAverage(ratingSum, row.rating_count),
     ratingCount: row.rating_count,
+    operatorId: row.operator_id,
+    revision: row.revision,
   };
 }
 
@@ -225,14 +232,15 @@ export class TourStore {
     if (rowCount === 0) throw tourNotFound(tourId);
   }
 
-  /** Adds tours that are not there yet; existing tours are left as they are. */
-  async addTours(tours: readonly Tour[]): Promise<number> {
-    let added = 0;
+  /** Adds tours that are not there yet, run by `operatorId`; existing tours are left as they are. */
+  async addTours(tours: readonly TourDraft[], operatorId = ""): Promise<Tour[]> {
+    const added: Tour[] = [];
     for (const tour of tours) {
-      const { rowCount } = await this.db.query(
+      const { rows } = await this.db.query<TourRow>(
         `INSERT INTO tours (${tourColumns})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0)
-         ON CONFLICT (tour_id) DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 0, 0, $10, 1)
+         ON CONFLICT (tour_id) DO NOTHING
+         RETURNING ${tourColumns}`,
         [
           tour.tourId,
           tour.title,
@@ -243,11 +251,86 @@ export class TourStore {
           tour.price.currencyCode,
           tour.price.minorUnits,
           tour.capacity,
-          tour.seatsAvailable,
+          operatorId,
         ],
       );
-      added += rowCount ?? 0;
+      added.push(...rows.map(toTour));
     }
     return added;
+  }
+
+  /** Creates a tour run by `operatorId`; ALREADY_EXISTS when its id is taken. */
+  async createTour(tour: TourDraft, operatorId: string): Promise<Tour> {
+    const [created] = await this.addTours([tour], operatorId);
+    if (!created) throw new AlreadyExistsError(`tour ${tour.tourId} already exists`);
+    return created;
+  }
+
+  /**
+   * Applies an operator's edit (see applyTourUpdate) to the tour as it is now: its row is locked from the read
+   * to the write, so that no reservation or other edit slips in between and the seats held stay counted.
+   */
+  async updateTour(
+    tourId: string,
+    update: Parameters<typeof applyTourUpdate>[1],
+    callerId: string,
+  ): Promise<Tour> {
+    return inTransaction(this.db, async (tx) => {
+      const { rows } = await tx.query<TourRow>(
+        `SELECT ${tourColumns} FROM tours WHERE tour_id = $1 FOR UPDATE`,
+        [tourId],
+      );
+      const row = rows[0];
+      if (!row) throw tourNotFound(tourId);
+      const next = applyTourUpdate(toTour(row), update, callerId);
+      const updated = await tx.query<TourRow>(
+        `UPDATE tours SET title = $2, description = $3, destination = $4, start_time = $5,
+           duration_minutes = $6, price_currency = $7, price_minor = $8, capacity = $9, seats_available = $10,
+           revision = $11
+         WHERE tour_id = $1
+         RETURNING ${tourColumns}`,
+        [
+          tourId,
+          next.title,
+          next.description,
+          next.destination,
+          next.startTime,
+          next.durationMinutes,
+          next.price.currencyCode,
+          next.price.minorUnits,
+          next.capacity,
+          next.seatsAvailable,
+          next.revision,
+        ],
+      );
+      return toTour(updated.rows[0] as TourRow);
+    });
+  }
+
+  /** The tour's operator and how it is booked: the reservations holding seats, and those seats. */
+  async occupancy(
+    tourId: string,
+  ): Promise<{ operatorId: string; capacity: number; bookings: number; seatsHeld: number }> {
+    const { rows } = await this.db.query<{
+      operator_id: string;
+      capacity: number;
+      bookings: number;
+      seats_held: number;
+    }>(
+      `SELECT t.operator_id, t.capacity,
+              count(r.reservation_id)::int AS bookings, coalesce(sum(r.seats), 0)::int AS seats_held
+         FROM tours t LEFT JOIN reservations r ON r.tour_id = t.tour_id AND r.status = 'held'
+        WHERE t.tour_id = $1
+        GROUP BY t.tour_id`,
+      [tourId],
+    );
+    const row = rows[0];
+    if (!row) throw tourNotFound(tourId);
+    return {
+      operatorId: row.operator_id,
+      capacity: row.capacity,
+      bookings: row.bookings,
+      seatsHeld: row.seats_held,
+    };
   }
 }

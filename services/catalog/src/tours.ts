@@ -1,15 +1,21 @@
 /**
- * The catalog's domain: what a tour and a reservation are, and what makes a request to list, reserve or
- * release valid. Plain types and functions; no transport, no SQL.
+ * The catalog's domain: what a tour and a reservation are, what makes a request to list, reserve, release,
+ * create or update valid, and who may change a tour. Plain types and functions; no transport, no SQL.
  */
-import { RequestCheck } from "@tourmesh/platform";
+import {
+  AbortedError,
+  FailedPreconditionError,
+  PermissionDeniedError,
+  RequestCheck,
+} from "@tourmesh/platform";
 
 export interface Money {
   currencyCode: string;
   minorUnits: number;
 }
 
-export interface Tour {
+/** What whoever creates a tour says about it; its seats start all free and its ratings empty. */
+export interface TourDraft {
   tourId: string;
   title: string;
   description: string;
@@ -18,9 +24,21 @@ export interface Tour {
   durationMinutes: number;
   price: Money;
   capacity: number;
+}
+
+export interface Tour extends TourDraft {
   seatsAvailable: number;
   ratingAverage: number;
   ratingCount: number;
+  /** The user who runs the tour; '' for the catalog's own tours. */
+  operatorId: string;
+  /** Bumped by every operator's edit: what the tour's etag is made of. */
+  revision: number;
+}
+
+/** The etag of a tour at a revision (AIP-154): opaque to clients, compared as is. */
+export function etagOf(tour: { revision: number }): string {
+  return String(tour.revision);
 }
 
 export type ReservationStatus = "held" | "released";
@@ -110,4 +128,156 @@ export function isSameReservation(
 
 export function ratingAverage(ratingSum: number, ratingCount: number): number {
   return ratingCount === 0 ? 0 : Math.round((ratingSum / ratingCount) * 100) / 100;
+}
+
+/** The fields an operator sets on a tour: by CreateTour all of them, by UpdateTour those its mask names. */
+export type EditableTourField = Exclude<keyof TourDraft, "tourId">;
+
+/** The fields of UpdateTour's update_mask, by their proto names. */
+export const editableFieldsByPath: Readonly<Record<string, EditableTourField>> = {
+  title: "title",
+  description: "description",
+  destination: "destination",
+  start_time: "startTime",
+  duration_minutes: "durationMinutes",
+  price: "price",
+  capacity: "capacity",
+};
+
+export const MAX_CAPACITY = 1_000;
+const MAX_DURATION_MINUTES = 14 * 24 * 60;
+const TOUR_ID_PATTERN = /^tour_[a-z0-9_]{1,60}$/;
+
+/** The values a request gives for a tour's fields; a message field the request left out is undefined. */
+type GivenTourFields = Partial<Omit<TourDraft, "tourId">>;
+
+/** Checks `fields` of a tour, naming each violation `tour.<field>`. */
+function checkTourFields(
+  check: RequestCheck,
+  tour: GivenTourFields,
+  fields: readonly EditableTourField[],
+  now: Date,
+): void {
+  for (const field of fields) {
+    switch (field) {
+      case "title":
+        check.text("tour.title", tour.title ?? "", { max: 200 });
+        break;
+      case "description":
+        check.text("tour.description", tour.description ?? "", { max: 2_000 });
+        break;
+      case "destination":
+        check.text("tour.destination", tour.destination ?? "", { max: 100 });
+        break;
+      case "startTime":
+        check.that(
+          tour.startTime !== undefined && tour.startTime > now,
+          "tour.start_time",
+          "must be in the future",
+        );
+        break;
+      case "durationMinutes":
+        check.intRange("tour.duration_minutes", tour.durationMinutes ?? 0, 1, MAX_DURATION_MINUTES);
+        break;
+      case "price":
+        check
+          .that(
+            /^[A-Z]{3}$/.test(tour.price?.currencyCode ?? ""),
+            "tour.price.currency_code",
+            "must be an ISO 4217 code, e.g. EUR",
+          )
+          .that(
+            Number.isSafeInteger(tour.price?.minorUnits) && (tour.price?.minorUnits ?? 0) > 0,
+            "tour.price.minor_units",
+            "must be more than 0",
+          );
+        break;
+      case "capacity":
+        check.intRange("tour.capacity", tour.capacity ?? 0, 1, MAX_CAPACITY);
+        break;
+    }
+  }
+}
+
+/** The tour of a CreateTour request; `newTourId` makes its id when the request gives none. */
+export function checkCreateTour(
+  request: { tourId: string; tour: GivenTourFields },
+  now: Date,
+  newTourId: () => string,
+): TourDraft {
+  const check = new RequestCheck().that(
+    request.tourId === "" || TOUR_ID_PATTERN.test(request.tourId),
+    "tour_id",
+    'must be "tour_" then 1-60 lower-case letters, digits or "_"',
+  );
+  checkTourFields(check, request.tour, Object.values(editableFieldsByPath), now);
+  check.done();
+  // Every field was checked present just above.
+  return { ...(request.tour as Omit<TourDraft, "tourId">), tourId: request.tourId || newTourId() };
+}
+
+/** An UpdateTour request as the catalog reads it: the tour's id, etag and new values, and the mask's paths. */
+export interface UpdateTourInput {
+  tour: GivenTourFields & { tourId: string; etag: string };
+  paths: readonly string[];
+}
+
+/** The fields to change and their new values; throws INVALID_ARGUMENT for a bad mask or value. */
+export function checkUpdateTour(
+  request: UpdateTourInput,
+  now: Date,
+): { tourId: string; etag: string; changes: GivenTourFields } {
+  const check = new RequestCheck()
+    .text("tour.tour_id", request.tour.tourId, { max: MAX_ID_LENGTH })
+    .that(request.paths.length > 0, "update_mask", "must name the fields to change");
+  const fields: EditableTourField[] = [];
+  for (const path of request.paths) {
+    const field = editableFieldsByPath[path];
+    check.that(
+      field !== undefined,
+      "update_mask",
+      `${path} cannot be changed; the fields that can: ${Object.keys(editableFieldsByPath).join(", ")}`,
+    );
+    if (field !== undefined) fields.push(field);
+  }
+  checkTourFields(check, request.tour, fields, now);
+  check.done();
+  const changes: GivenTourFields = {};
+  for (const field of fields) Object.assign(changes, { [field]: request.tour[field] });
+  return { tourId: request.tour.tourId, etag: request.tour.etag, changes };
+}
+
+/**
+ * What an operator's edit makes of `current`: only the tour's operator may edit it; an etag given must be the
+ * current one (ABORTED otherwise: the tour changed since the caller read it); the capacity never drops below
+ * the seats already held, whose count the free seats keep.
+ */
+export function applyTourUpdate(
+  current: Tour,
+  update: { etag: string; changes: GivenTourFields },
+  callerId: string,
+): Tour {
+  if (current.operatorId !== callerId) {
+    throw new PermissionDeniedError(`tour ${current.tourId} is not one of yours`);
+  }
+  if (update.etag !== "" && update.etag !== etagOf(current)) {
+    throw new AbortedError(
+      `tour ${current.tourId} has changed since it was read (etag ${update.etag}, now ${etagOf(current)}): read it again`,
+    );
+  }
+  const seatsHeld = current.capacity - current.seatsAvailable;
+  const capacity = update.changes.capacity ?? current.capacity;
+  if (capacity < seatsHeld) {
+    throw new FailedPreconditionError(
+      `tour ${current.tourId} has ${seatsHeld} seats held: its capacity cannot be ${capacity}`,
+      "tour.capacity",
+    );
+  }
+  return {
+    ...current,
+    ...update.changes,
+    capacity,
+    seatsAvailable: capacity - seatsHeld,
+    revision: current.revision + 1,
+  };
 }

@@ -59,9 +59,9 @@ describe("the API reference (gen/openapi/tourmesh.openapi.json)", () => {
     );
   });
 
-  it("asks for the bearer token exactly where the gateway does", () => {
+  it("asks for the bearer token and its scopes exactly where the gateway does", () => {
     for (const [procedure, access] of accessByProcedure(exposedServices)) {
-      const security = access === "signed-in" ? [{ bearer: [] }] : [];
+      const security = access.audience === "signed-in" ? [{ bearer: access.scopes }] : [];
       const { post, get } = reference.paths[procedure] ?? {};
       assert.deepEqual(post?.security, security, procedure);
       if (get !== undefined) assert.deepEqual(get.security, security, procedure);

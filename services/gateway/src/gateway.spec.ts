@@ -35,6 +35,7 @@ import {
   createLogger,
   GrpcMetrics,
   GrpcServer,
+  signedInCaller,
   TokenVerifier,
 } from "@tourmesh/platform";
 import { rejection } from "@tourmesh/platform/testing";
@@ -102,10 +103,11 @@ async function startBookingDouble(jwksUrl: string) {
     logger: createLogger("booking-double", "silent"),
     metrics,
     defaultDeadlineMs: 5_000,
+    verifier,
   });
   const serve = async (method: string, context: CallContext) => {
     const remainingMs = context.deadline.getTime() - Date.now();
-    const caller = await verifier.authenticate(context.metadata);
+    const caller = signedInCaller(context);
     const header = (name: string) => String(context.metadata.get(name)[0] ?? "");
     calls.push({
       method,
@@ -168,7 +170,7 @@ describe("gateway", () => {
     key = signingKey,
   ): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ preferred_username: "alice" })
+    return new SignJWT({ preferred_username: "alice", scope: "bookings:read bookings:write" })
       .setProtectedHeader({ alg: "ES256", kid: "key-a" })
       .setIssuer(claims.issuer ?? ISSUER)
       .setAudience(claims.audience ?? AUDIENCE)
@@ -350,7 +352,11 @@ describe("gateway", () => {
     const reached = booking.calls.at(-1);
     assert.equal(reached?.method, "CreateBooking");
     assert.equal(reached?.authorization, `Bearer ${aliceToken}`);
-    assert.deepEqual(reached?.caller, { userId: decodeJwt(aliceToken).sub, username: "alice" });
+    assert.deepEqual(reached?.caller, {
+      userId: decodeJwt(aliceToken).sub,
+      username: "alice",
+      scopes: new Set(["bookings:read", "bookings:write", "reviews:write", "notifications:read"]),
+    });
     assert.ok(
       await client.listBookings({}, callOptions(address, await mint())),
       "a minted token is valid as is",

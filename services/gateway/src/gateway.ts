@@ -53,7 +53,9 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
   const health = new GatewayHealth(exposedServices.map(({ service }) => service.typeName));
   const reflected = [...exposedServices.map(({ service }) => service), Health, ServerReflection];
   const access = new Map(accessByProcedure(exposedServices));
-  access.set(`/${ServerReflection.typeName}/${ServerReflection.method.serverReflectionInfo.name}`, "public");
+  access.set(`/${ServerReflection.typeName}/${ServerReflection.method.serverReflectionInfo.name}`, {
+    audience: "public",
+  });
 
   const serveApiDocs = apiDocs();
   const serveWebApp = webApp({ dir: config.WEB_APP_DIR, otlpTracesUrl: config.WEB_OTLP_TRACES_URL });

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { RetryInfoSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
-import type { TokenVerifier } from "@tourmesh/platform";
+import { requireScopes, type TokenVerifier } from "@tourmesh/platform";
 import { edgeRequestKey } from "./edge-request.js";
 import type { Access } from "./public-api.js";
 import type { RateLimiter } from "./rate-limit.js";
@@ -41,21 +41,22 @@ const rateLimited = (retryAfterMs: number, limited: "client address" | "user") =
 /**
  * The edge's checks, in order: the client address's rate limit (so that floods without a token are
  * throttled too), then for `signed-in` methods the bearer token (verified against identity's JWKS:
- * UNAUTHENTICATED otherwise), then the user's own rate limit. The token stays in the headers: the internal
- * service verifies it again.
+ * UNAUTHENTICATED otherwise), then the user's own rate limit, then the method's scopes (PERMISSION_DENIED when
+ * the token lacks one). The token stays in the headers: the internal service verifies it and its scopes again.
  */
 export function guard({ access, verifier, perClient, perUser }: GuardOptions): Interceptor {
   return (next) => async (request) => {
-    const level = access.get(`/${request.service.typeName}/${request.method.name}`);
-    if (level === undefined) return next(request);
+    const declared = access.get(`/${request.service.typeName}/${request.method.name}`);
+    if (declared === undefined) return next(request);
     const edge = request.contextValues.get(edgeRequestKey);
     const clientWait = perClient.take(edge.clientIp);
     if (clientWait > 0) throw rateLimited(clientWait, "client address");
-    if (level === "signed-in") {
+    if (declared.audience === "signed-in") {
       const caller = await verifier.verifyBearer(request.header.get("authorization"));
       edge.userId = caller.userId;
       const userWait = perUser.take(caller.userId);
       if (userWait > 0) throw rateLimited(userWait, "user");
+      requireScopes(caller, declared.scopes);
     }
     return next(request);
   };

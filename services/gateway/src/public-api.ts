@@ -1,21 +1,21 @@
 /**
  * What the gateway exposes: the public services, which internal service answers each, and who may call each
- * method, read from the `(tourmesh.options.v1.access)` option every method declares in its proto. A method
- * whose audience is internal (CatalogService.ReserveSeats/ReleaseSeats, all of PaymentService) is not routed
+ * method, read from the `(tourmesh.options.v1.access)` option every method declares in its proto (through the
+ * platform's methodAccess, which every service's gRPC server enforces too). A method whose audience is internal (CatalogService.ReserveSeats/ReleaseSeats, all of PaymentService) is not routed
  * (UNIMPLEMENTED); a method that declares no audience stops the gateway at start.
  */
-import { type DescMethod, type DescService, getOption, hasOption } from "@bufbuild/protobuf";
+import type { DescService } from "@bufbuild/protobuf";
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { CatalogService as CatalogServiceV2 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { NotificationService } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
-import { Audience, access } from "@tourmesh/gen/tourmesh/options/v1/access_pb.js";
 import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
+import { type MethodAccess, methodAccess } from "@tourmesh/platform";
 import type { GatewayConfig } from "./config.js";
 
-/** `public`: anyone; `signed-in`: only with a valid `authorization: Bearer <jwt>`. */
-export type Access = "public" | "signed-in";
+/** Who may call an exposed method: anyone, or signed-in callers whose token carries the method's scopes. */
+export type Access = Exclude<MethodAccess, { audience: "internal" }>;
 
 export interface ExposedService {
   service: DescService;
@@ -25,29 +25,12 @@ export interface ExposedService {
   methods: Readonly<Record<string, Access>>;
 }
 
-/** The method's declared access, or undefined when the contract keeps it internal; throws when it declares none. */
-export function declaredAccess(method: DescMethod): Access | undefined {
-  const audience = hasOption(method, access) ? getOption(method, access).audience : Audience.UNSPECIFIED;
-  switch (audience) {
-    case Audience.PUBLIC:
-      return "public";
-    case Audience.SIGNED_IN:
-      return "signed-in";
-    case Audience.INTERNAL:
-      return undefined;
-    default:
-      throw new Error(
-        `${method.parent.typeName}.${method.name} declares no audience: set (tourmesh.options.v1.access) in its proto`,
-      );
-  }
-}
-
 /** Exposes every method of the service that its contract does not keep internal. */
 export function expose(service: DescService, peer: ExposedService["peer"]): ExposedService {
   const methods: Record<string, Access> = {};
   for (const method of service.methods) {
-    const level = declaredAccess(method);
-    if (level !== undefined) methods[method.localName] = level;
+    const declared = methodAccess(method);
+    if (declared.audience !== "internal") methods[method.localName] = declared;
   }
   return { service, peer, methods };
 }

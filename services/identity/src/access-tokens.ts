@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
+import { type Role, roleScopes } from "./roles.js";
 import type { SigningKey } from "./signing-keys.js";
 
 export interface TokenSettings {
@@ -18,16 +19,20 @@ export interface AccessToken {
 
 /**
  * Signs an access token for a user (RFC 9068 shape): `sub` is the stable user id, `preferred_username` the
- * display name, `jti` a unique id per token; the header names the signing key (`kid`).
+ * display name, `scope` the scopes of the user's role (space-separated), `jti` a unique id per token; the
+ * header names the signing key (`kid`).
  */
 export async function issueAccessToken(
   key: SigningKey,
-  user: { userId: string; username: string },
+  user: { userId: string; username: string; role: Role },
   settings: TokenSettings,
   nowMs = Date.now(),
 ): Promise<AccessToken> {
   const issuedAt = Math.floor(nowMs / 1000);
-  const token = await new SignJWT({ preferred_username: user.username })
+  const token = await new SignJWT({
+    preferred_username: user.username,
+    scope: roleScopes[user.role].join(" "),
+  })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "at+jwt" })
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)

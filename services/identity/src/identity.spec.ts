@@ -103,7 +103,11 @@ describe("identity with the demo users", () => {
       audience: AUDIENCE,
       registry: new Registry(),
     });
-    assert.deepEqual(await verifier.verify(response.accessToken), { userId: claims.sub, username: "alice" });
+    assert.deepEqual(await verifier.verify(response.accessToken), {
+      userId: claims.sub,
+      username: "alice",
+      scopes: new Set(["bookings:read", "bookings:write", "reviews:write", "notifications:read"]),
+    });
 
     const again = decodeJwt(
       (await identity.client.signIn({ username: "Alice", password: "tourmesh-demo" })).accessToken,
@@ -114,6 +118,14 @@ describe("identity with the demo users", () => {
       (await identity.client.signIn({ username: "bob", password: "tourmesh-demo" })).accessToken,
     );
     assert.notEqual(bob.sub, claims.sub);
+  });
+
+  it("gives each demo user the scopes of their role: travellers book and review, the operator manages tours", async () => {
+    const scopesOf = async (username: string) =>
+      decodeJwt((await identity.client.signIn({ username, password: "tourmesh-demo" })).accessToken).scope;
+    assert.equal(await scopesOf("alice"), "bookings:read bookings:write reviews:write notifications:read");
+    assert.equal(await scopesOf("bob"), "bookings:read bookings:write reviews:write notifications:read");
+    assert.equal(await scopesOf("olga"), "tours:write notifications:read");
   });
 
   it("answers a wrong password and an unknown user alike: same code, same message, similar time", async () => {
@@ -191,8 +203,10 @@ describe("identity without SEED_DEMO_USERS", () => {
       await db.drop();
     });
     identity = await startIdentity(db.url, { SEED_DEMO_USERS: "false" });
-    const error = await signInError(identity.client, "alice", "tourmesh-demo");
-    assert.equal(error.code, Code.Unauthenticated);
+    for (const username of ["alice", "olga"]) {
+      const error = await signInError(identity.client, username, "tourmesh-demo");
+      assert.equal(error.code, Code.Unauthenticated, username);
+    }
   });
 });
 

@@ -5,12 +5,15 @@
 import { randomUUID } from "node:crypto";
 import { RequestCheck, UnauthenticatedError } from "@tourmesh/platform";
 import { verifyPassword } from "./passwords.js";
+import type { Role } from "./roles.js";
 
 export interface User {
   /** Stable and opaque, e.g. `user_3f0c…`: the `sub` of every token the user gets. */
   userId: string;
   username: string;
   passwordHash: string;
+  /** What the user may do: the scopes of their tokens. */
+  role: Role;
 }
 
 export const MAX_USERNAME_LENGTH = 64;

@@ -82,7 +82,7 @@ describe("access tokens", () => {
     const now = Date.now();
     const { token, expiresIn } = await issueAccessToken(
       signingKey,
-      { userId: "user_1", username: "alice" },
+      { userId: "user_1", username: "alice", role: "operator" },
       settings,
       now,
     );
@@ -93,6 +93,7 @@ describe("access tokens", () => {
       audience: settings.audience,
     });
     assert.equal(payload.sub, "user_1");
+    assert.equal(payload.scope, "tours:write notifications:read", "the scopes of the user's role");
     assert.equal(payload.preferred_username, "alice");
     assert.equal(payload.iat, Math.floor(now / 1000));
     assert.equal(payload.exp, Math.floor(now / 1000) + 600);

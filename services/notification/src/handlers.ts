@@ -13,7 +13,7 @@ import {
   type EventHandler,
   pageTokenCodec,
   type ServiceHandlers,
-  type TokenVerifier,
+  signedInCaller,
 } from "@tourmesh/platform";
 import type { NotificationStore, ReminderChange, StoredNotification } from "./notification-store.js";
 import {
@@ -48,13 +48,10 @@ function toProtoNotification(notification: StoredNotification) {
 }
 
 /** NotificationService over gRPC: the signed-in traveller's own notifications, newest first. */
-export function notificationHandlers(
-  store: NotificationStore,
-  verifier: TokenVerifier,
-): ServiceHandlers<typeof NotificationService> {
+export function notificationHandlers(store: NotificationStore): ServiceHandlers<typeof NotificationService> {
   return {
     async listNotifications(request, context) {
-      const caller = await verifier.authenticate(context.metadata);
+      const caller = signedInCaller(context);
       const pageSize = checkListNotifications(request);
       const filters = { userId: caller.userId };
       const after = pageTokens.decode(request.pageToken, filters);

@@ -4,7 +4,7 @@ import {
   BookingPaymentFailedSchema,
 } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { NotificationService } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
-import { runService, TokenVerifier } from "@tourmesh/platform";
+import { runService } from "@tourmesh/platform";
 import { notificationConfigSchema, notificationDefaults, reminderOptions, smtpOptions } from "./config.js";
 import { bookingEventHandlers, notificationHandlers } from "./handlers.js";
 import { NotificationStore } from "./notification-store.js";
@@ -14,6 +14,11 @@ import { LoggingSender, type NotificationSender, SmtpSender } from "./senders.js
 await runService({
   name: "notification",
   config: notificationConfigSchema,
+  verifier: (config) => ({
+    jwksUrl: config.JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  }),
   defaults: notificationDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: {},
@@ -23,13 +28,7 @@ await runService({
     const smtp = smtpOptions(config);
     const sender: NotificationSender = smtp ? new SmtpSender(smtp, logger) : new LoggingSender(logger);
     logger.info({ sender: smtp ? "smtp" : "log" }, "notification sender");
-    const verifier = new TokenVerifier({
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      registry: runtime.metrics.registry,
-    });
-    server.add(NotificationService, notificationHandlers(store, verifier));
+    server.add(NotificationService, notificationHandlers(store));
 
     const handle = bookingEventHandlers(store, sender);
     runtime

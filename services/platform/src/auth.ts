@@ -10,6 +10,13 @@ export interface Caller {
   userId: string;
   /** The user's display name (`preferred_username`). */
   username: string;
+  /** What the token lets the user do: its `scope` claim, space-separated (RFC 9068); empty without one. */
+  scopes: ReadonlySet<string>;
+}
+
+/** The scopes of a token's `scope` claim. */
+export function scopesOf(claim: unknown): ReadonlySet<string> {
+  return new Set(typeof claim === "string" ? claim.split(" ").filter((scope) => scope.length > 0) : []);
 }
 
 /** Why a caller was not authenticated: the only label of auth_failures_total, a closed set. */
@@ -145,7 +152,7 @@ export class TokenVerifier {
       });
       const userId = payload.sub as string;
       const username = typeof payload.preferred_username === "string" ? payload.preferred_username : userId;
-      const caller = { userId, username };
+      const caller = { userId, username, scopes: scopesOf(payload.scope) };
       const validForMs = (payload.exp as number) * 1_000 - Date.now();
       if (validForMs > 0)
         this.verified.set(token, caller, { ttl: Math.min(VERIFIED_TOKEN_TTL_MS, validForMs) });

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Metadata } from "@grpc/grpc-js";
+import type { Caller } from "./auth.js";
 
 /** What a handler knows about the call it serves. */
 export interface CallContext {
@@ -11,6 +12,11 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The request headers. */
   readonly metadata: Metadata;
+  /**
+   * The verified caller, for a method whose contract is for signed-in callers (the server has checked the
+   * token and the method's scopes before the handler runs); undefined for any other method.
+   */
+  readonly caller: Caller | undefined;
 }
 
 const storage = new AsyncLocalStorage<CallContext>();
@@ -27,4 +33,12 @@ export function runInCallContext<Args extends unknown[], T>(
 /** The call being served by the current async flow, if any. */
 export function currentCallContext(): CallContext | undefined {
   return storage.getStore();
+}
+
+/** The verified caller of a call to a method for signed-in callers; throws for any other method. */
+export function signedInCaller(context: CallContext): Caller {
+  if (context.caller === undefined) {
+    throw new Error(`${context.method} is not a method for signed-in callers: it has no verified caller`);
+  }
+  return context.caller;
 }

@@ -32,9 +32,23 @@ export class AlreadyExistsError extends Error {
   override name = "AlreadyExistsError";
 }
 
-/** The request is valid but the system is not in a state to carry it out (e.g. no free seats). */
+/**
+ * The request is valid but the system is not in a state to carry it out (e.g. no free seats). `field` names
+ * the request field the state does not admit, when there is one.
+ */
 export class FailedPreconditionError extends Error {
   override name = "FailedPreconditionError";
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The request was based on a state that has changed since (e.g. a stale etag): re-read, then retry. */
+export class AbortedError extends Error {
+  override name = "AbortedError";
 }
 
 export class UnauthenticatedError extends Error {

@@ -12,6 +12,8 @@ import { context } from "@opentelemetry/api";
 import { ServerReflection } from "@tourmesh/gen/grpc/reflection/v1/reflection_pb.js";
 import { Health } from "@tourmesh/gen/health/v1/health_pb.js";
 import { HealthImplementation } from "grpc-health-check";
+import { type MethodAccess, methodAccess, requireScopes } from "./access.js";
+import type { Caller, TokenVerifier } from "./auth.js";
 import { type CallContext, runInCallContext } from "./call-context.js";
 import {
   createMessage,
@@ -37,6 +39,8 @@ export interface GrpcServerOptions {
   metrics: GrpcMetrics;
   /** Deadline given to calls that arrive without one. */
   defaultDeadlineMs: number;
+  /** Verifies the access tokens of calls to methods for signed-in callers; a service with such methods needs it. */
+  verifier?: TokenVerifier;
 }
 
 /** Health service name that stays SERVING while the process lives, even while draining: for liveness probes. */
@@ -50,6 +54,11 @@ const DEADLINE_CLOCK_SLACK_MS = 5;
  * default deadline, answers DEADLINE_EXCEEDED when it passes, maps thrown errors to gRPC statuses with
  * google.rpc details, records metrics and writes one log line. It always serves grpc.health.v1 and
  * reflection, and drains on shutdown.
+ *
+ * Every call is held to its method's declared access (see access.ts) before its handler runs: a method for
+ * signed-in callers needs a valid token (UNAUTHENTICATED otherwise) carrying the method's scopes
+ * (PERMISSION_DENIED otherwise), and its handler finds the caller in `context.caller`. The gateway checks the
+ * same declaration at the edge; checking it here too means no path inside the system skips it.
  */
 export class GrpcServer {
   readonly server = new grpc.Server();
@@ -74,6 +83,11 @@ export class GrpcServer {
     for (const method of service.methods) {
       const handler = handlerByName[method.localName];
       if (handler === undefined) throw new Error(`${service.typeName}: no handler for ${method.name}`);
+      if (methodAccess(method).audience === "signed-in" && this.options.verifier === undefined) {
+        throw new Error(
+          `${service.typeName}.${method.name} is for signed-in callers: give the server a verifier`,
+        );
+      }
       definition[method.localName] = grpcMethodDefinition(method);
       const deprecated = service.deprecated || method.deprecated;
       const counted: typeof handler = deprecated
@@ -142,6 +156,7 @@ export class GrpcServer {
       methodName: method.name,
       path: `/${serviceName}/${method.name}`,
       output: method.output,
+      access: methodAccess(method),
       run,
       options: this.options,
     };
@@ -155,6 +170,7 @@ interface Route {
   methodName: string;
   path: string;
   output: DescMessage;
+  access: MethodAccess;
   run: (request: unknown, context: CallContext) => Promise<unknown>;
   options: GrpcServerOptions;
 }
@@ -167,6 +183,7 @@ class ServedCall implements CallContext {
   readonly method: string;
   readonly deadline: Date;
   readonly metadata: grpc.Metadata;
+  caller: Caller | undefined;
   private readonly started = performance.now();
   private readonly trace: RpcSpan;
   private readonly deadlineTimer: NodeJS.Timeout | undefined;
@@ -204,9 +221,18 @@ class ServedCall implements CallContext {
 
   serve(): void {
     context.with(this.trace.context, () =>
-      runInCallContext(this, this.route.run, this.call.request, this).then(this.onResponse, this.onError),
+      runInCallContext(this, this.run, this.call.request).then(this.onResponse, this.onError),
     );
   }
+
+  private readonly run = async (request: unknown): Promise<unknown> => {
+    const { access, options } = this.route;
+    if (access.audience === "signed-in" && options.verifier) {
+      this.caller = await options.verifier.authenticate(this.metadata);
+      requireScopes(this.caller, access.scopes);
+    }
+    return this.route.run(request, this);
+  };
 
   private readonly onResponse = (response: unknown) =>
     this.answer(undefined, createMessage(this.route.output, response as never));

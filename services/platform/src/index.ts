@@ -1,13 +1,16 @@
 // What services build on. Building blocks that only the repository's tools and benchmarks use are exported
 // from `@tourmesh/platform/internal`; test kits from `@tourmesh/platform/testing`.
+
+export { type MethodAccess, methodAccess, requireScopes } from "./access.js";
 export {
   type AuthFailureReason,
   AuthMetrics,
   type Caller,
+  scopesOf,
   TokenVerifier,
   type TokenVerifierOptions,
 } from "./auth.js";
-export { type CallContext, currentCallContext } from "./call-context.js";
+export { type CallContext, currentCallContext, signedInCaller } from "./call-context.js";
 export { type BaseConfig, baseConfigSchema, type ConfigDefaults, configFields } from "./config.js";
 export * from "./errors.js";
 export {

@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { z } from "zod";
+import { TokenVerifier, type TokenVerifierOptions } from "./auth.js";
 import type { BaseConfig, baseConfigSchema, ConfigDefaults } from "./config.js";
 import { eventsConfigSchema } from "./events/config.js";
 import type { ConsumerOptions, EventConsumer, EventContext, InboxEventContext } from "./events/consumer.js";
@@ -51,6 +52,11 @@ export interface ServiceDefinition<Schema extends z.ZodObject, Migrations extend
   /** The service's config schema: `baseConfigSchema.extend({...})`, or baseConfigSchema itself. */
   config: Schema;
   defaults: ConfigDefaults<Schema>;
+  /**
+   * Where the access tokens of its callers are checked: required when any method it serves is for signed-in
+   * callers. Its gRPC server then holds every such call to the method's declared access (see grpc-server.ts).
+   */
+  verifier?: (config: z.output<Schema>) => Omit<TokenVerifierOptions, "registry">;
   /** Its own Postgres database, created and migrated at start; `runtime.db` is then its pool. */
   database?: ServiceDatabase<z.output<Schema>, Migrations>;
   /** Adds the gRPC services to the server. */
@@ -127,7 +133,13 @@ export function runService<
       // `db` is a pool exactly when `database` is declared, which is what DatabasePool<Migrations> says.
       const typedRuntime = runtime as ServiceRuntime<z.output<Schema>, DatabasePool<Migrations>>;
 
-      const server = new GrpcServer({ logger, metrics, defaultDeadlineMs: config.DEFAULT_DEADLINE_MS });
+      const verifierOptions = definition.verifier?.(config);
+      const server = new GrpcServer({
+        logger,
+        metrics,
+        defaultDeadlineMs: config.DEFAULT_DEADLINE_MS,
+        verifier: verifierOptions && new TokenVerifier({ ...verifierOptions, registry: metrics.registry }),
+      });
       await definition.routes(server, typedRuntime);
       if (events?.hasConsumers && databaseUrl) await migrateInbox(databaseUrl, logger);
       await events?.start();

@@ -4,6 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "@tourmesh/gen/google/rpc/status_pb.js";
 import {
+  AbortedError,
   AlreadyExistsError,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -15,6 +16,11 @@ import {
 
 /** The trailer that carries a binary google.rpc.Status with its details, as in every gRPC implementation. */
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
+
+/** A google.rpc.BadRequest detail naming the request field an error is about, when it names one. */
+function fieldDetails(field: string | undefined, description: string) {
+  return field ? [{ desc: BadRequestSchema, value: { fieldViolations: [{ field, description }] } }] : [];
+}
 
 /**
  * Maps anything a handler throws to the ConnectError the caller should see. Domain errors keep their meaning;
@@ -28,19 +34,23 @@ export function toConnectError(error: unknown): ConnectError {
     ]);
   }
   if (error instanceof NotFoundError) {
-    const details = error.field
-      ? [
-          {
-            desc: BadRequestSchema,
-            value: { fieldViolations: [{ field: error.field, description: error.message }] },
-          },
-        ]
-      : [];
-    return new ConnectError(error.message, Code.NotFound, undefined, details);
+    return new ConnectError(
+      error.message,
+      Code.NotFound,
+      undefined,
+      fieldDetails(error.field, error.message),
+    );
   }
   if (error instanceof AlreadyExistsError) return new ConnectError(error.message, Code.AlreadyExists);
-  if (error instanceof FailedPreconditionError)
-    return new ConnectError(error.message, Code.FailedPrecondition);
+  if (error instanceof FailedPreconditionError) {
+    return new ConnectError(
+      error.message,
+      Code.FailedPrecondition,
+      undefined,
+      fieldDetails(error.field, error.message),
+    );
+  }
+  if (error instanceof AbortedError) return new ConnectError(error.message, Code.Aborted);
   if (error instanceof UnauthenticatedError) return new ConnectError(error.message, Code.Unauthenticated);
   if (error instanceof PermissionDeniedError) return new ConnectError(error.message, Code.PermissionDenied);
   if (error instanceof UnavailableError) return new ConnectError(error.message, Code.Unavailable);

@@ -4,7 +4,7 @@ import {
   FailedPreconditionError,
   pageTokenCodec,
   type ServiceHandlers,
-  type TokenVerifier,
+  signedInCaller,
 } from "@tourmesh/platform";
 import type { BookingCheck } from "./booking-check.js";
 import type { ReviewStore, StoredReview } from "./review-store.js";
@@ -30,11 +30,10 @@ function toProtoReview(review: StoredReview) {
 export function reviewHandlers(
   store: ReviewStore,
   bookings: BookingCheck,
-  verifier: TokenVerifier,
 ): ServiceHandlers<typeof ReviewService> {
   return {
     async createReview(request, context) {
-      const caller = await verifier.authenticate(context.metadata);
+      const caller = signedInCaller(context);
       const review = checkCreateReview(request);
       const authorization = String(context.metadata.get("authorization")[0]);
       if (!(await bookings.hasConfirmedBooking(authorization, review.tourId))) {

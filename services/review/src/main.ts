@@ -1,6 +1,6 @@
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
-import { runService, TokenVerifier } from "@tourmesh/platform";
+import { runService } from "@tourmesh/platform";
 import { BookingCheck } from "./booking-check.js";
 import { reviewConfigSchema, reviewDefaults } from "./config.js";
 import { reviewHandlers } from "./handlers.js";
@@ -9,21 +9,20 @@ import { ReviewStore } from "./review-store.js";
 await runService({
   name: "review",
   config: reviewConfigSchema,
+  verifier: (config) => ({
+    jwksUrl: config.JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  }),
   defaults: reviewDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: { outbox: true },
   routes(server, runtime) {
     const { config, db } = runtime;
-    const verifier = new TokenVerifier({
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      registry: runtime.metrics.registry,
-    });
     const bookings = new BookingCheck(
       runtime.client(BookingService, config.BOOKING_ADDR),
       config.REVIEW_BOOKING_TIMEOUT_MS,
     );
-    server.add(ReviewService, reviewHandlers(new ReviewStore(db), bookings, verifier));
+    server.add(ReviewService, reviewHandlers(new ReviewStore(db), bookings));
   },
 });

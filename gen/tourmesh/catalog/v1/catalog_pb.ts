@@ -4,8 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Money } from "../../common/v1/money_pb.js";
 import { file_tourmesh_common_v1_money } from "../../common/v1/money_pb.js";
 import { file_tourmesh_options_v1_access } from "../../options/v1/access_pb.js";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tourmesh/catalog/v1/catalog.proto.
  */
 export const file_tourmesh_catalog_v1_catalog: GenFile = /*@__PURE__*/
-  fileDesc("CiF0b3VybWVzaC9jYXRhbG9nL3YxL2NhdGFsb2cucHJvdG8SE3RvdXJtZXNoLmNhdGFsb2cudjEinQIKBFRvdXISDwoHdG91cl9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXN0aW5hdGlvbhgDIAEoCRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgVwcmljZRgFIAEoCzIZLnRvdXJtZXNoLmNvbW1vbi52MS5Nb25leRIQCghjYXBhY2l0eRgGIAEoBRIXCg9zZWF0c19hdmFpbGFibGUYByABKAUSFgoOcmF0aW5nX2F2ZXJhZ2UYCCABKAESFAoMcmF0aW5nX2NvdW50GAkgASgFEhMKC2Rlc2NyaXB0aW9uGAogASgJEhgKEGR1cmF0aW9uX21pbnV0ZXMYCyABKAUifQoLUmVzZXJ2YXRpb24SFgoOcmVzZXJ2YXRpb25faWQYASABKAkSDwoHdG91cl9pZBgCIAEoCRINCgVzZWF0cxgDIAEoBRI2CgZzdGF0dXMYBCABKA4yJi50b3VybWVzaC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uU3RhdHVzImYKEExpc3RUb3Vyc1JlcXVlc3QSEwoLZGVzdGluYXRpb24YASABKAkSFgoOYXZhaWxhYmxlX29ubHkYAiABKAgSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVgoRTGlzdFRvdXJzUmVzcG9uc2USKAoFdG91cnMYASADKAsyGS50b3VybWVzaC5jYXRhbG9nLnYxLlRvdXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiEKDkdldFRvdXJSZXF1ZXN0Eg8KB3RvdXJfaWQYASABKAkiOgoPR2V0VG91clJlc3BvbnNlEicKBHRvdXIYASABKAsyGS50b3VybWVzaC5jYXRhbG9nLnYxLlRvdXIiTQoTUmVzZXJ2ZVNlYXRzUmVxdWVzdBIPCgd0b3VyX2lkGAEgASgJEg0KBXNlYXRzGAIgASgFEhYKDnJlc2VydmF0aW9uX2lkGAMgASgJImYKFFJlc2VydmVTZWF0c1Jlc3BvbnNlEjUKC3Jlc2VydmF0aW9uGAEgASgLMiAudG91cm1lc2guY2F0YWxvZy52MS5SZXNlcnZhdGlvbhIXCg9zZWF0c19hdmFpbGFibGUYAiABKAUiLQoTUmVsZWFzZVNlYXRzUmVxdWVzdBIWCg5yZXNlcnZhdGlvbl9pZBgBIAEoCSJNChRSZWxlYXNlU2VhdHNSZXNwb25zZRI1CgtyZXNlcnZhdGlvbhgBIAEoCzIgLnRvdXJtZXNoLmNhdGFsb2cudjEuUmVzZXJ2YXRpb24qdQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXUkVTRVJWQVRJT05fU1RBVFVTX0hFTEQQARIfChtSRVNFUlZBVElPTl9TVEFUVVNfUkVMRUFTRUQQAjKkBAoOQ2F0YWxvZ1NlcnZpY2USpwEKCUxpc3RUb3VycxIlLnRvdXJtZXNoLmNhdGFsb2cudjEuTGlzdFRvdXJzUmVxdWVzdBomLnRvdXJtZXNoLmNhdGFsb2cudjEuTGlzdFRvdXJzUmVzcG9uc2UiS5ACAYq1GAIIAZK1GD57ImRlc3RpbmF0aW9uIjogIlBhcmlzIiwgImF2YWlsYWJsZU9ubHkiOiB0cnVlLCAicGFnZVNpemUiOiA1fRKCAQoHR2V0VG91chIjLnRvdXJtZXNoLmNhdGFsb2cudjEuR2V0VG91clJlcXVlc3QaJC50b3VybWVzaC5jYXRhbG9nLnYxLkdldFRvdXJSZXNwb25zZSIskAIBirUYAggBkrUYH3sidG91cklkIjogInRvdXJfcGFyaXNfbG91dnJlIn0SbgoMUmVzZXJ2ZVNlYXRzEigudG91cm1lc2guY2F0YWxvZy52MS5SZXNlcnZlU2VhdHNSZXF1ZXN0GikudG91cm1lc2guY2F0YWxvZy52MS5SZXNlcnZlU2VhdHNSZXNwb25zZSIJkAICirUYAggDEm4KDFJlbGVhc2VTZWF0cxIoLnRvdXJtZXNoLmNhdGFsb2cudjEuUmVsZWFzZVNlYXRzUmVxdWVzdBopLnRvdXJtZXNoLmNhdGFsb2cudjEuUmVsZWFzZVNlYXRzUmVzcG9uc2UiCZACAoq1GAIIAxoDiAIBYgZwcm90bzM", [file_google_protobuf_timestamp, file_tourmesh_common_v1_money, file_tourmesh_options_v1_access, file_tourmesh_options_v1_example]);
+  fileDesc("CiF0b3VybWVzaC9jYXRhbG9nL3YxL2NhdGFsb2cucHJvdG8SE3RvdXJtZXNoLmNhdGFsb2cudjEiwAIKBFRvdXISDwoHdG91cl9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXN0aW5hdGlvbhgDIAEoCRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgVwcmljZRgFIAEoCzIZLnRvdXJtZXNoLmNvbW1vbi52MS5Nb25leRIQCghjYXBhY2l0eRgGIAEoBRIXCg9zZWF0c19hdmFpbGFibGUYByABKAUSFgoOcmF0aW5nX2F2ZXJhZ2UYCCABKAESFAoMcmF0aW5nX2NvdW50GAkgASgFEhMKC2Rlc2NyaXB0aW9uGAogASgJEhgKEGR1cmF0aW9uX21pbnV0ZXMYCyABKAUSEwoLb3BlcmF0b3JfaWQYDCABKAkSDAoEZXRhZxgNIAEoCSJ9CgtSZXNlcnZhdGlvbhIWCg5yZXNlcnZhdGlvbl9pZBgBIAEoCRIPCgd0b3VyX2lkGAIgASgJEg0KBXNlYXRzGAMgASgFEjYKBnN0YXR1cxgEIAEoDjImLnRvdXJtZXNoLmNhdGFsb2cudjEuUmVzZXJ2YXRpb25TdGF0dXMiZgoQTGlzdFRvdXJzUmVxdWVzdBITCgtkZXN0aW5hdGlvbhgBIAEoCRIWCg5hdmFpbGFibGVfb25seRgCIAEoCBIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJWChFMaXN0VG91cnNSZXNwb25zZRIoCgV0b3VycxgBIAMoCzIZLnRvdXJtZXNoLmNhdGFsb2cudjEuVG91chIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIQoOR2V0VG91clJlcXVlc3QSDwoHdG91cl9pZBgBIAEoCSI6Cg9HZXRUb3VyUmVzcG9uc2USJwoEdG91chgBIAEoCzIZLnRvdXJtZXNoLmNhdGFsb2cudjEuVG91ciJNChNSZXNlcnZlU2VhdHNSZXF1ZXN0Eg8KB3RvdXJfaWQYASABKAkSDQoFc2VhdHMYAiABKAUSFgoOcmVzZXJ2YXRpb25faWQYAyABKAkiZgoUUmVzZXJ2ZVNlYXRzUmVzcG9uc2USNQoLcmVzZXJ2YXRpb24YASABKAsyIC50b3VybWVzaC5jYXRhbG9nLnYxLlJlc2VydmF0aW9uEhcKD3NlYXRzX2F2YWlsYWJsZRgCIAEoBSItChNSZWxlYXNlU2VhdHNSZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJIk0KFFJlbGVhc2VTZWF0c1Jlc3BvbnNlEjUKC3Jlc2VydmF0aW9uGAEgASgLMiAudG91cm1lc2guY2F0YWxvZy52MS5SZXNlcnZhdGlvbiJNChFDcmVhdGVUb3VyUmVxdWVzdBInCgR0b3VyGAEgASgLMhkudG91cm1lc2guY2F0YWxvZy52MS5Ub3VyEg8KB3RvdXJfaWQYAiABKAkiPQoSQ3JlYXRlVG91clJlc3BvbnNlEicKBHRvdXIYASABKAsyGS50b3VybWVzaC5jYXRhbG9nLnYxLlRvdXIibQoRVXBkYXRlVG91clJlcXVlc3QSJwoEdG91chgBIAEoCzIZLnRvdXJtZXNoLmNhdGFsb2cudjEuVG91chIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siPQoSVXBkYXRlVG91clJlc3BvbnNlEicKBHRvdXIYASABKAsyGS50b3VybWVzaC5jYXRhbG9nLnYxLlRvdXIiKgoXR2V0VG91ck9jY3VwYW5jeVJlcXVlc3QSDwoHdG91cl9pZBgBIAEoCSJRChhHZXRUb3VyT2NjdXBhbmN5UmVzcG9uc2USNQoJb2NjdXBhbmN5GAEgASgLMiIudG91cm1lc2guY2F0YWxvZy52MS5Ub3VyT2NjdXBhbmN5IlgKDVRvdXJPY2N1cGFuY3kSDwoHdG91cl9pZBgBIAEoCRIQCghib29raW5ncxgCIAEoBRISCgpzZWF0c19oZWxkGAMgASgFEhAKCGNhcGFjaXR5GAQgASgFKnUKEVJlc2VydmF0aW9uU3RhdHVzEiIKHlJFU0VSVkFUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF1JFU0VSVkFUSU9OX1NUQVRVU19IRUxEEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAIyoQoKDkNhdGFsb2dTZXJ2aWNlEqcBCglMaXN0VG91cnMSJS50b3VybWVzaC5jYXRhbG9nLnYxLkxpc3RUb3Vyc1JlcXVlc3QaJi50b3VybWVzaC5jYXRhbG9nLnYxLkxpc3RUb3Vyc1Jlc3BvbnNlIkuQAgGKtRgCCAGStRg+eyJkZXN0aW5hdGlvbiI6ICJQYXJpcyIsICJhdmFpbGFibGVPbmx5IjogdHJ1ZSwgInBhZ2VTaXplIjogNX0SggEKB0dldFRvdXISIy50b3VybWVzaC5jYXRhbG9nLnYxLkdldFRvdXJSZXF1ZXN0GiQudG91cm1lc2guY2F0YWxvZy52MS5HZXRUb3VyUmVzcG9uc2UiLJACAYq1GAIIAZK1GB97InRvdXJJZCI6ICJ0b3VyX3BhcmlzX2xvdXZyZSJ9Em4KDFJlc2VydmVTZWF0cxIoLnRvdXJtZXNoLmNhdGFsb2cudjEuUmVzZXJ2ZVNlYXRzUmVxdWVzdBopLnRvdXJtZXNoLmNhdGFsb2cudjEuUmVzZXJ2ZVNlYXRzUmVzcG9uc2UiCZACAoq1GAIIAxJuCgxSZWxlYXNlU2VhdHMSKC50b3VybWVzaC5jYXRhbG9nLnYxLlJlbGVhc2VTZWF0c1JlcXVlc3QaKS50b3VybWVzaC5jYXRhbG9nLnYxLlJlbGVhc2VTZWF0c1Jlc3BvbnNlIgmQAgKKtRgCCAMS9AIKCkNyZWF0ZVRvdXISJi50b3VybWVzaC5jYXRhbG9nLnYxLkNyZWF0ZVRvdXJSZXF1ZXN0GicudG91cm1lc2guY2F0YWxvZy52MS5DcmVhdGVUb3VyUmVzcG9uc2UilAKKtRgPCAISC3RvdXJzOndyaXRlkrUY/AF7InRvdXIiOiB7InRpdGxlIjogIkNhbmFsIFN1bnJpc2UgUm93IiwgImRlc3RpbmF0aW9uIjogIkFtc3RlcmRhbSIsICJzdGFydFRpbWUiOiAiMjAyNy0wNS0wMVQwNjozMDowMFoiLCAiZHVyYXRpb25NaW51dGVzIjogOTAsICJwcmljZSI6IHsiY3VycmVuY3lDb2RlIjogIkVVUiIsICJtaW5vclVuaXRzIjogIjQ1MDAifSwgImNhcGFjaXR5IjogMTIsICJkZXNjcmlwdGlvbiI6ICJUaGUgY2FuYWxzIGJlZm9yZSB0aGUgY2l0eSB3YWtlcy4ifX0S1gEKClVwZGF0ZVRvdXISJi50b3VybWVzaC5jYXRhbG9nLnYxLlVwZGF0ZVRvdXJSZXF1ZXN0GicudG91cm1lc2guY2F0YWxvZy52MS5VcGRhdGVUb3VyUmVzcG9uc2Uid4q1GA8IAhILdG91cnM6d3JpdGWStRhgeyJ0b3VyIjogeyJ0b3VySWQiOiAidG91cl81ZTBjOGEyZjQxYjciLCAiY2FwYWNpdHkiOiAxNiwgImV0YWciOiAiMyJ9LCAidXBkYXRlTWFzayI6ICJjYXBhY2l0eSJ9EqoBChBHZXRUb3VyT2NjdXBhbmN5EiwudG91cm1lc2guY2F0YWxvZy52MS5HZXRUb3VyT2NjdXBhbmN5UmVxdWVzdBotLnRvdXJtZXNoLmNhdGFsb2cudjEuR2V0VG91ck9jY3VwYW5jeVJlc3BvbnNlIjmQAgGKtRgPCAISC3RvdXJzOndyaXRlkrUYH3sidG91cklkIjogInRvdXJfNWUwYzhhMmY0MWI3In0aA4gCAWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tourmesh_common_v1_money, file_tourmesh_options_v1_access, file_tourmesh_options_v1_example]);
 
 /**
  * A guided tour that travellers can book.
@@ -100,6 +100,23 @@ export type Tour = Message<"tourmesh.catalog.v1.Tour"> & {
    * @generated from field: int32 duration_minutes = 11;
    */
   durationMinutes: number;
+
+  /**
+   * The user id of the operator who runs the tour; empty for the catalog's
+   * own tours. Set by CreateTour, never changed.
+   *
+   * @generated from field: string operator_id = 12;
+   */
+  operatorId: string;
+
+  /**
+   * Changes whenever an operator's edit changes the tour (seat and rating
+   * counts move without it). Send it with UpdateTour so that an edit made
+   * since the tour was read is not overwritten (AIP-154).
+   *
+   * @generated from field: string etag = 13;
+   */
+  etag: string;
 };
 
 /**
@@ -370,6 +387,194 @@ export const ReleaseSeatsResponseSchema: GenMessage<ReleaseSeatsResponse> = /*@_
   messageDesc(file_tourmesh_catalog_v1_catalog, 9);
 
 /**
+ * Request of CatalogService.CreateTour.
+ *
+ * @generated from message tourmesh.catalog.v1.CreateTourRequest
+ */
+export type CreateTourRequest = Message<"tourmesh.catalog.v1.CreateTourRequest"> & {
+  /**
+   * The tour: title, description, destination, start_time (in the future),
+   * duration_minutes, price and capacity. Its other fields are set by the
+   * catalog.
+   *
+   * @generated from field: tourmesh.catalog.v1.Tour tour = 1;
+   */
+  tour?: Tour | undefined;
+
+  /**
+   * The id to give the tour: "tour_" then 1-60 lower-case letters, digits
+   * or "_"; empty: the catalog makes one, e.g. "tour_5e0c8a2f41b7".
+   *
+   * @generated from field: string tour_id = 2;
+   */
+  tourId: string;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v1.CreateTourRequest.
+ * Use `create(CreateTourRequestSchema)` to create a new message.
+ */
+export const CreateTourRequestSchema: GenMessage<CreateTourRequest> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v1_catalog, 10);
+
+/**
+ * Response of CatalogService.CreateTour.
+ *
+ * @generated from message tourmesh.catalog.v1.CreateTourResponse
+ */
+export type CreateTourResponse = Message<"tourmesh.catalog.v1.CreateTourResponse"> & {
+  /**
+   * The tour as created.
+   *
+   * @generated from field: tourmesh.catalog.v1.Tour tour = 1;
+   */
+  tour?: Tour | undefined;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v1.CreateTourResponse.
+ * Use `create(CreateTourResponseSchema)` to create a new message.
+ */
+export const CreateTourResponseSchema: GenMessage<CreateTourResponse> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v1_catalog, 11);
+
+/**
+ * Request of CatalogService.UpdateTour.
+ *
+ * @generated from message tourmesh.catalog.v1.UpdateTourRequest
+ */
+export type UpdateTourRequest = Message<"tourmesh.catalog.v1.UpdateTourRequest"> & {
+  /**
+   * The tour to change, named by tour.tour_id, with the new values of the
+   * fields in update_mask, and the etag it was read with (empty: no check).
+   *
+   * @generated from field: tourmesh.catalog.v1.Tour tour = 1;
+   */
+  tour?: Tour | undefined;
+
+  /**
+   * The fields to change: any of title, description, destination,
+   * start_time, duration_minutes, price and capacity. Empty or "*" is
+   * INVALID_ARGUMENT: name the fields.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v1.UpdateTourRequest.
+ * Use `create(UpdateTourRequestSchema)` to create a new message.
+ */
+export const UpdateTourRequestSchema: GenMessage<UpdateTourRequest> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v1_catalog, 12);
+
+/**
+ * Response of CatalogService.UpdateTour.
+ *
+ * @generated from message tourmesh.catalog.v1.UpdateTourResponse
+ */
+export type UpdateTourResponse = Message<"tourmesh.catalog.v1.UpdateTourResponse"> & {
+  /**
+   * The tour as changed, with its new etag.
+   *
+   * @generated from field: tourmesh.catalog.v1.Tour tour = 1;
+   */
+  tour?: Tour | undefined;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v1.UpdateTourResponse.
+ * Use `create(UpdateTourResponseSchema)` to create a new message.
+ */
+export const UpdateTourResponseSchema: GenMessage<UpdateTourResponse> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v1_catalog, 13);
+
+/**
+ * Request of CatalogService.GetTourOccupancy.
+ *
+ * @generated from message tourmesh.catalog.v1.GetTourOccupancyRequest
+ */
+export type GetTourOccupancyRequest = Message<"tourmesh.catalog.v1.GetTourOccupancyRequest"> & {
+  /**
+   * The tour, one of the caller's.
+   *
+   * @generated from field: string tour_id = 1;
+   */
+  tourId: string;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v1.GetTourOccupancyRequest.
+ * Use `create(GetTourOccupancyRequestSchema)` to create a new message.
+ */
+export const GetTourOccupancyRequestSchema: GenMessage<GetTourOccupancyRequest> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v1_catalog, 14);
+
+/**
+ * Response of CatalogService.GetTourOccupancy.
+ *
+ * @generated from message tourmesh.catalog.v1.GetTourOccupancyResponse
+ */
+export type GetTourOccupancyResponse = Message<"tourmesh.catalog.v1.GetTourOccupancyResponse"> & {
+  /**
+   * How the tour is booked.
+   *
+   * @generated from field: tourmesh.catalog.v1.TourOccupancy occupancy = 1;
+   */
+  occupancy?: TourOccupancy | undefined;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v1.GetTourOccupancyResponse.
+ * Use `create(GetTourOccupancyResponseSchema)` to create a new message.
+ */
+export const GetTourOccupancyResponseSchema: GenMessage<GetTourOccupancyResponse> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v1_catalog, 15);
+
+/**
+ * How a tour is booked, for its operator.
+ *
+ * @generated from message tourmesh.catalog.v1.TourOccupancy
+ */
+export type TourOccupancy = Message<"tourmesh.catalog.v1.TourOccupancy"> & {
+  /**
+   * The tour.
+   *
+   * @generated from field: string tour_id = 1;
+   */
+  tourId: string;
+
+  /**
+   * Bookings holding seats on the tour (one seat reservation each).
+   *
+   * @generated from field: int32 bookings = 2;
+   */
+  bookings: number;
+
+  /**
+   * Seats those bookings hold.
+   *
+   * @generated from field: int32 seats_held = 3;
+   */
+  seatsHeld: number;
+
+  /**
+   * Seats the tour has in all.
+   *
+   * @generated from field: int32 capacity = 4;
+   */
+  capacity: number;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v1.TourOccupancy.
+ * Use `create(TourOccupancySchema)` to create a new message.
+ */
+export const TourOccupancySchema: GenMessage<TourOccupancy> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v1_catalog, 16);
+
+/**
  * State of a seat reservation.
  *
  * @generated from enum tourmesh.catalog.v1.ReservationStatus
@@ -453,6 +658,40 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof ReleaseSeatsRequestSchema;
     output: typeof ReleaseSeatsResponseSchema;
+  },
+  /**
+   * Creates a tour operated by the caller. Its seats are all free and it has
+   * no ratings yet. A tour_id that exists already: ALREADY_EXISTS.
+   *
+   * @generated from rpc tourmesh.catalog.v1.CatalogService.CreateTour
+   */
+  createTour: {
+    methodKind: "unary";
+    input: typeof CreateTourRequestSchema;
+    output: typeof CreateTourResponseSchema;
+  },
+  /**
+   * Changes the fields of one of the caller's tours named by update_mask.
+   * A tour of another operator: PERMISSION_DENIED. An etag that is not the
+   * tour's current one: ABORTED (re-read the tour and try again). A capacity
+   * below the seats already held: FAILED_PRECONDITION naming tour.capacity.
+   *
+   * @generated from rpc tourmesh.catalog.v1.CatalogService.UpdateTour
+   */
+  updateTour: {
+    methodKind: "unary";
+    input: typeof UpdateTourRequestSchema;
+    output: typeof UpdateTourResponseSchema;
+  },
+  /**
+   * Gets how one of the caller's tours is booked: only its operator may.
+   *
+   * @generated from rpc tourmesh.catalog.v1.CatalogService.GetTourOccupancy
+   */
+  getTourOccupancy: {
+    methodKind: "unary";
+    input: typeof GetTourOccupancyRequestSchema;
+    output: typeof GetTourOccupancyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tourmesh_catalog_v1_catalog, 0);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tourmesh/options/v1/access.proto.
  */
 export const file_tourmesh_options_v1_access: GenFile = /*@__PURE__*/
-  fileDesc("CiB0b3VybWVzaC9vcHRpb25zL3YxL2FjY2Vzcy5wcm90bxITdG91cm1lc2gub3B0aW9ucy52MSI5CgZBY2Nlc3MSLwoIYXVkaWVuY2UYASABKA4yHS50b3VybWVzaC5vcHRpb25zLnYxLkF1ZGllbmNlKmgKCEF1ZGllbmNlEhgKFEFVRElFTkNFX1VOU1BFQ0lGSUVEEAASEwoPQVVESUVOQ0VfUFVCTElDEAESFgoSQVVESUVOQ0VfU0lHTkVEX0lOEAISFQoRQVVESUVOQ0VfSU5URVJOQUwQAzpVCgZhY2Nlc3MSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxjRhgMgASgLMhsudG91cm1lc2gub3B0aW9ucy52MS5BY2Nlc3NSBmFjY2Vzc2IGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("CiB0b3VybWVzaC9vcHRpb25zL3YxL2FjY2Vzcy5wcm90bxITdG91cm1lc2gub3B0aW9ucy52MSJJCgZBY2Nlc3MSLwoIYXVkaWVuY2UYASABKA4yHS50b3VybWVzaC5vcHRpb25zLnYxLkF1ZGllbmNlEg4KBnNjb3BlcxgCIAMoCSpoCghBdWRpZW5jZRIYChRBVURJRU5DRV9VTlNQRUNJRklFRBAAEhMKD0FVRElFTkNFX1BVQkxJQxABEhYKEkFVRElFTkNFX1NJR05FRF9JThACEhUKEUFVRElFTkNFX0lOVEVSTkFMEAM6VQoGYWNjZXNzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMY0YYDIAEoCzIbLnRvdXJtZXNoLm9wdGlvbnMudjEuQWNjZXNzUgZhY2Nlc3NiBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * Who may call a method. Every method of a tourmesh service declares it, and
@@ -29,6 +29,16 @@ export type Access = Message<"tourmesh.options.v1.Access"> & {
    * @generated from field: tourmesh.options.v1.Audience audience = 1;
    */
   audience: Audience;
+
+  /**
+   * Scopes the caller's access token must all carry in its `scope` claim
+   * (space-separated, as in RFC 9068), e.g. "tours:write". Only for methods
+   * of AUDIENCE_SIGNED_IN: a signed-in caller missing one is refused with
+   * PERMISSION_DENIED. Empty: any signed-in caller.
+   *
+   * @generated from field: repeated string scopes = 2;
+   */
+  scopes: string[];
 };
 
 /**

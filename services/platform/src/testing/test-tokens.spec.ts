@@ -26,9 +26,15 @@ describe("startTestTokenIssuer with TokenVerifier", () => {
     return metadata;
   };
 
-  it("issues tokens the platform verifier accepts, with the caller's id and name", async () => {
-    const token = await issuer.sign("user-1", { username: "alice" });
-    assert.deepEqual(await verifier.authenticate(bearer(token)), { userId: "user-1", username: "alice" });
+  it("issues tokens the platform verifier accepts, with the caller's id, name and scopes", async () => {
+    const token = await issuer.sign("user-1", { username: "alice", scopes: ["tours:write", "x:y"] });
+    assert.deepEqual(await verifier.authenticate(bearer(token)), {
+      userId: "user-1",
+      username: "alice",
+      scopes: new Set(["tours:write", "x:y"]),
+    });
+    const everything = await verifier.authenticate(bearer(await issuer.sign("user-2")));
+    assert.ok(everything.scopes.has("tours:write") && everything.scopes.has("bookings:write"));
   });
 
   it("serves a JWKS the verifier fetches, so a token of another key pair is refused", async () => {
