@@ -11,6 +11,8 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The request headers. */
   readonly metadata: Metadata;
+  /** Notes a feature flag evaluated while serving the call: its variant goes on the call's log line. */
+  flagEvaluated(key: string, variant: string): void;
 }
 
 const storage = new AsyncLocalStorage<CallContext>();
