@@ -6,7 +6,13 @@ import {
   BookingStatus as ProtoBookingStatus,
   type QuoteSchema,
 } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { pageTokenCodec, type ServiceHandlers, type TokenVerifier } from "@tourmesh/platform";
+import {
+  type FeatureFlags,
+  pageTokenCodec,
+  type ServiceHandlers,
+  type TokenVerifier,
+} from "@tourmesh/platform";
+import { bookingFlags } from "./booking-flags.js";
 import type { BookingStatus } from "./booking-state.js";
 import type { BookingStore, StoredBooking } from "./booking-store.js";
 import {
@@ -65,23 +71,32 @@ function toProtoBooking(booking: StoredBooking): MessageInitShape<typeof Booking
 /**
  * BookingService over gRPC. Every method first authenticates the caller from the verified JWT (never from a
  * request field), then checks the request; a booking of another user is NOT_FOUND, as if it did not exist.
+ * A quote and a new booking are priced by the rules the feature flags give this caller and country.
  */
 export function bookingHandlers(
   store: BookingStore,
   saga: BookingSaga,
   verifier: TokenVerifier,
+  flags: FeatureFlags,
   clock: () => Date = () => new Date(),
 ): ServiceHandlers<typeof BookingService> {
   return {
     async quotePrice(request, context) {
-      await verifier.authenticate(context.metadata);
-      const quote = await saga.quote(checkQuoteRequest(request, clock()));
+      const caller = await verifier.authenticate(context.metadata);
+      const checked = checkQuoteRequest(request, clock());
+      const quote = await saga.quote(checked, await bookingFlags(flags, caller, checked.countryCode));
       return { quote: toProtoQuote(quote) };
     },
 
     async createBooking(request, context) {
       const caller = await verifier.authenticate(context.metadata);
-      const booking = await saga.create(caller.userId, checkCreateBooking(request), clock());
+      const checked = checkCreateBooking(request);
+      const booking = await saga.create(
+        caller.userId,
+        checked,
+        clock(),
+        await bookingFlags(flags, caller, checked.countryCode),
+      );
       return { booking: toProtoBooking(booking) };
     },
 

@@ -27,7 +27,7 @@ await runService({
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     });
-    server.add(BookingService, bookingHandlers(store, saga, verifier));
+    server.add(BookingService, bookingHandlers(store, saga, verifier, runtime.flags));
     runPaymentRetries(runtime, store, saga, {
       recheckMs: config.BOOKING_RETRY_BASE_MS,
       sweepIntervalMs: config.BOOKING_RETRY_SWEEP_MS,

@@ -12,9 +12,9 @@ await runService({
   defaults: paymentDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: { outbox: true },
-  routes(server, { config, db, logger }) {
-    const faults = new FaultSettings(initialFaults(config));
-    logger.info({ faults: faults.get() }, "payment faults");
+  routes(server, { config, db, logger, flags }) {
+    const faults = { own: new FaultSettings(initialFaults(config)), flags };
+    logger.info({ faults: faults.own.get() }, "payment's own faults");
     server.add(PaymentService, paymentHandlers(new PaymentStore(db), faults));
     server.add(PaymentFaultService, paymentFaultHandlers(faults));
   },

@@ -2,7 +2,13 @@
 // from `@tourmesh/platform/internal`; test kits from `@tourmesh/platform/testing`.
 export { bearerToken, type Caller, TokenVerifier, type TokenVerifierOptions } from "./auth.js";
 export { type CallContext, currentCallContext } from "./call-context.js";
-export { type BaseConfig, baseConfigSchema, type ConfigDefaults, configFields } from "./config.js";
+export {
+  type BaseConfig,
+  baseConfigSchema,
+  type ConfigDefaults,
+  configFields,
+  REPOSITORY_FLAGS_FILE,
+} from "./config.js";
 export * from "./errors.js";
 export {
   type ConsumerOptions,
