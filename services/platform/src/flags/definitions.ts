@@ -1,4 +1,9 @@
-import type { Logger as OpenFeatureLogger } from "@openfeature/core";
+import type {
+  EvaluationContext,
+  FlagMetadata,
+  JsonValue,
+  Logger as OpenFeatureLogger,
+} from "@openfeature/core";
 import { FlagdCore, MemoryStorage } from "@openfeature/flagd-core";
 import type { Logger } from "../logger.js";
 
@@ -44,6 +49,46 @@ export class FlagDefinitions {
   keys(): string[] {
     return [...this.storage.getFlags().keys()];
   }
+
+  /** Evaluates flag `key` for `context`, whatever its type; undefined when no such flag is defined. */
+  evaluate(key: string, context: EvaluationContext): FlagEvaluation | undefined {
+    const flag = this.storage.getFlag(key);
+    if (flag === undefined) return undefined;
+    if (flag.state === "DISABLED") return { key, reason: "DISABLED", metadata: flag.metadata };
+    try {
+      const { value, variant, reason, errorCode, errorMessage, flagMetadata } = flag.evaluate(context);
+      return {
+        key,
+        reason,
+        metadata: flagMetadata,
+        ...(value === undefined ? {} : { value }),
+        ...(variant === undefined ? {} : { variant }),
+        ...(errorCode === undefined ? {} : { errorCode, errorMessage }),
+      };
+    } catch (error) {
+      return {
+        key,
+        reason: "ERROR",
+        errorCode: "GENERAL",
+        errorMessage: describeProblem(error),
+        metadata: flag.metadata,
+      };
+    }
+  }
+}
+
+/** One flag evaluated without a typed default: what remote evaluation (OFREP) answers. */
+export interface FlagEvaluation {
+  key: string;
+  /** Absent when the flag gives no value: it is disabled, has no default variant, or failed. */
+  value?: JsonValue;
+  variant?: string;
+  /** OpenFeature's reason: STATIC, TARGETING_MATCH, SPLIT, DEFAULT, DISABLED or ERROR. */
+  reason: string;
+  /** OpenFeature's error code when the reason is ERROR, e.g. PARSE_ERROR, GENERAL. */
+  errorCode?: string;
+  errorMessage?: string;
+  metadata: FlagMetadata;
 }
 
 /** Why `text` is not a valid flag file (flagd's schema and structure), or undefined when it is one. */

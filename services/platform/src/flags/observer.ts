@@ -14,7 +14,7 @@ import type { FlagMetrics } from "./flag-metrics.js";
 export interface ObservedEvaluation {
   key: string;
   /** The variant chosen; undefined when the code default was used (an error, a disabled flag). */
-  variant: string | undefined;
+  variant?: string | undefined;
   /** OpenFeature's reason, e.g. STATIC, TARGETING_MATCH, SPLIT, DISABLED, ERROR. */
   reason: string;
 }
