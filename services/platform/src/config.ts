@@ -31,10 +31,7 @@ export const baseConfigSchema = z.object({
   /** Share of new traces recorded when exporting (calls that arrive traced follow their caller's choice). */
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
   /** The feature flag definitions, in flagd's format; re-read when they change. In the cluster: a ConfigMap's file. */
-  FLAGS_FILE: z
-    .string()
-    .min(1)
-    .default(fileURLToPath(new URL("../../../flags/flags.json", import.meta.url))),
+  FLAGS_FILE: z.string().min(1).default(REPOSITORY_FLAGS_FILE),
   /** How often the flag file is checked for a change. */
   FLAGS_POLL_MS: milliseconds.min(10).default(500),
 });
