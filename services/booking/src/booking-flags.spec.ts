@@ -132,7 +132,6 @@ describe("booking's feature flags, flipped in the file while the services run", 
     assert.deepEqual(quoted?.feature_flags, {
       "booking-group-discount-min-travelers": "four",
       "booking-regional-offer-basis-points": "none",
-      "booking-tour-facts-cache": "on",
     });
     await restoreFile();
   });

@@ -20,22 +20,31 @@ export const bookingFlagKeys = {
   groupMinTravelers: "booking-group-discount-min-travelers",
   /** A targeting rule by country: an offer for travellers of some countries. */
   regionalOffer: "booking-regional-offer-basis-points",
-  /** A kill switch: off sends every tour lookup to the catalog. */
+  /** A kill switch: off sends every tour lookup to the catalog. Its rule sees no user or country. */
   tourFactsCache: "booking-tour-facts-cache",
 } as const;
 
-/** Evaluates booking's flags for one call. */
-export async function bookingFlags(
-  flags: FeatureFlags,
-  caller: Caller,
-  countryCode: string,
-): Promise<BookingFlags> {
-  const context = callerContext(caller, countryCode);
+/** Booking's flags for one call, by the verified caller and the traveller's country. */
+export type BookingFlagsFor = (caller: Caller, countryCode: string) => Promise<BookingFlags>;
+
+/**
+ * Booking's flags: the pricing rules are evaluated per call (their rules look at the user and the country);
+ * the kill switch, which looks at neither, follows the definitions (see FeatureFlags.follow).
+ */
+export async function bookingFlags(flags: FeatureFlags): Promise<BookingFlagsFor> {
   const { client } = flags;
-  const [groupMinTravelers, regionalOfferBasisPoints, tourFactsCache] = await Promise.all([
-    client.getNumberValue(bookingFlagKeys.groupMinTravelers, standardPricing.groupMinTravelers, context),
-    client.getNumberValue(bookingFlagKeys.regionalOffer, standardPricing.regionalOfferBasisPoints, context),
-    client.getBooleanValue(bookingFlagKeys.tourFactsCache, defaultBookingFlags.tourFactsCache, context),
-  ]);
-  return { pricing: { groupMinTravelers, regionalOfferBasisPoints }, tourFactsCache };
+  const tourFactsCache = await flags.follow(() =>
+    client.getBooleanValue(bookingFlagKeys.tourFactsCache, defaultBookingFlags.tourFactsCache),
+  );
+  return async (caller, countryCode) => {
+    const context = callerContext(caller, countryCode);
+    const [groupMinTravelers, regionalOfferBasisPoints] = await Promise.all([
+      client.getNumberValue(bookingFlagKeys.groupMinTravelers, standardPricing.groupMinTravelers, context),
+      client.getNumberValue(bookingFlagKeys.regionalOffer, standardPricing.regionalOfferBasisPoints, context),
+    ]);
+    return {
+      pricing: { groupMinTravelers, regionalOfferBasisPoints },
+      tourFactsCache: tourFactsCache.current(),
+    };
+  };
 }

@@ -6,13 +6,8 @@ import {
   BookingStatus as ProtoBookingStatus,
   type QuoteSchema,
 } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import {
-  type FeatureFlags,
-  pageTokenCodec,
-  type ServiceHandlers,
-  type TokenVerifier,
-} from "@tourmesh/platform";
-import { bookingFlags } from "./booking-flags.js";
+import { pageTokenCodec, type ServiceHandlers, type TokenVerifier } from "@tourmesh/platform";
+import type { BookingFlagsFor } from "./booking-flags.js";
 import type { BookingStatus } from "./booking-state.js";
 import type { BookingStore, StoredBooking } from "./booking-store.js";
 import {
@@ -77,14 +72,14 @@ export function bookingHandlers(
   store: BookingStore,
   saga: BookingSaga,
   verifier: TokenVerifier,
-  flags: FeatureFlags,
+  flagsFor: BookingFlagsFor,
   clock: () => Date = () => new Date(),
 ): ServiceHandlers<typeof BookingService> {
   return {
     async quotePrice(request, context) {
       const caller = await verifier.authenticate(context.metadata);
       const checked = checkQuoteRequest(request, clock());
-      const quote = await saga.quote(checked, await bookingFlags(flags, caller, checked.countryCode));
+      const quote = await saga.quote(checked, await flagsFor(caller, checked.countryCode));
       return { quote: toProtoQuote(quote) };
     },
 
@@ -95,7 +90,7 @@ export function bookingHandlers(
         caller.userId,
         checked,
         clock(),
-        await bookingFlags(flags, caller, checked.countryCode),
+        await flagsFor(caller, checked.countryCode),
       );
       return { booking: toProtoBooking(booking) };
     },

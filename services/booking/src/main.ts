@@ -3,6 +3,7 @@ import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js"
 import { PaymentSucceededSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
 import { runService, TokenVerifier } from "@tourmesh/platform";
+import { bookingFlags } from "./booking-flags.js";
 import { BookingStore } from "./booking-store.js";
 import { bookingConfigSchema, bookingDefaults, sagaOptions } from "./config.js";
 import { bookingHandlers } from "./handlers.js";
@@ -16,7 +17,7 @@ await runService({
   defaults: bookingDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: { outbox: true },
-  routes(server, runtime) {
+  async routes(server, runtime) {
     const { config, db, logger } = runtime;
     const store = new BookingStore(db);
     const catalog = runtime.client(CatalogService, config.CATALOG_ADDR);
@@ -27,7 +28,7 @@ await runService({
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     });
-    server.add(BookingService, bookingHandlers(store, saga, verifier, runtime.flags));
+    server.add(BookingService, bookingHandlers(store, saga, verifier, await bookingFlags(runtime.flags)));
     runPaymentRetries(runtime, store, saga, {
       recheckMs: config.BOOKING_RETRY_BASE_MS,
       sweepIntervalMs: config.BOOKING_RETRY_SWEEP_MS,

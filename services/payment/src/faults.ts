@@ -101,7 +101,7 @@ export function faultsInForce(own: PaymentFaults, fleet: FleetFaults): PaymentFa
   };
 }
 
-/** The fleet's faults, as the flags say now; with no flag file, none. */
+/** The fleet's faults, as the flags say now (their rules see no call); with no flag file, none. */
 export async function fleetFaults(flags: FeatureFlags): Promise<FleetFaults> {
   const { client } = flags;
   const [outage, declineRate, latencyMs] = await Promise.all([

@@ -6,12 +6,12 @@ import {
   type PaymentService,
   PaymentStatus,
 } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
-import { type FeatureFlags, type ServiceHandlers, UnavailableError } from "@tourmesh/platform";
+import { type Followed, type ServiceHandlers, UnavailableError } from "@tourmesh/platform";
 import {
   chargeOutcome,
   type FaultSettings,
+  type FleetFaults,
   faultsInForce,
-  fleetFaults,
   type PaymentFaults,
 } from "./faults.js";
 import type { PaymentStore } from "./payment-store.js";
@@ -35,14 +35,16 @@ function toProtoPayment(payment: Payment): MessageInitShape<typeof PaymentSchema
   };
 }
 
-/** Where the faults in force come from: this process's own settings and the fleet's flags. */
+/**
+ * Where the faults in force come from: this process's own settings, and the fleet's flags (followed: their
+ * rules see nothing of a call, so they are evaluated when the flag file changes, not on every call).
+ */
 export interface FaultSources {
   own: FaultSettings;
-  flags: FeatureFlags;
+  fleet: Followed<FleetFaults>;
 }
 
-const currentFaults = async ({ own, flags }: FaultSources) =>
-  faultsInForce(own.get(), await fleetFaults(flags));
+const currentFaults = ({ own, fleet }: FaultSources) => faultsInForce(own.get(), fleet.current());
 
 /**
  * The injected faults every PaymentService call goes through first: an outage fails it at once, before
@@ -51,7 +53,7 @@ const currentFaults = async ({ own, flags }: FaultSources) =>
  * Returns the faults, for the decline decision.
  */
 async function underFaults(sources: FaultSources): Promise<PaymentFaults> {
-  const faults = await currentFaults(sources);
+  const faults = currentFaults(sources);
   if (faults.outage) throw new UnavailableError("the payment processor is unavailable (injected outage)");
   if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
   return faults;
@@ -91,7 +93,7 @@ export function paymentHandlers(
 export function paymentFaultHandlers(faults: FaultSources): ServiceHandlers<typeof PaymentFaultService> {
   return {
     async getFaults() {
-      return { faults: await currentFaults(faults) };
+      return { faults: currentFaults(faults) };
     },
 
     async setFaults(request) {
@@ -101,7 +103,7 @@ export function paymentFaultHandlers(faults: FaultSources): ServiceHandlers<type
         outage: request.outage,
         seed: request.seed,
       });
-      return { faults: await currentFaults(faults) };
+      return { faults: currentFaults(faults) };
     },
   };
 }

@@ -23,7 +23,7 @@ export type { NewEvent } from "./events/envelope.js";
 export { migrateOutbox } from "./events/event-tables.js";
 export { changeWithEvents, recordEvent } from "./events/outbox.js";
 export { FlagDefinitions, type FlagEvaluation, flagFileProblem } from "./flags/definitions.js";
-export { callerContext, type FeatureFlags, startFeatureFlags } from "./flags/feature-flags.js";
+export { callerContext, type FeatureFlags, type Followed, startFeatureFlags } from "./flags/feature-flags.js";
 export type { FlagObserver, ObservedEvaluation } from "./flags/observer.js";
 export { type CallOptions, type ClientOptions, createClient, type ServiceClient } from "./grpc-client.js";
 export { GrpcServer, LIVENESS_SERVICE, type ServiceHandlers } from "./grpc-server.js";

@@ -197,6 +197,15 @@ describe("feature flags of a process", () => {
     assert.equal(await flags.client.getBooleanValue("web-trip-planner", false, bob), false);
   });
 
+  it("keeps a followed value current as the file changes", async () => {
+    const outage = await flags.follow(() => flags.client.getBooleanValue("payment-outage", false));
+    assert.equal(outage.current(), false);
+    await file.serve("payment-outage", "on");
+    await waitFor("the followed value", async () => outage.current(), 2_000);
+    await file.serve("payment-outage", "off");
+    await waitFor("the followed value back", async () => !outage.current(), 2_000);
+  });
+
   it("gives the code's default, reported as an error, for a flag the file does not define", async () => {
     const details = await flags.client.getBooleanDetails("no-such-flag", true, alice);
     assert.deepEqual([details.value, details.reason, details.errorCode], [true, "ERROR", "FLAG_NOT_FOUND"]);
