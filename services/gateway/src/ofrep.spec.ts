@@ -94,6 +94,16 @@ describe("OFREP: the browser's flags, evaluated by the gateway from the same fla
       body: { context: { username: "alice", targetingKey: "user_alice" } },
     });
     assert.equal(planner(claimed.body), false);
+
+    // Each evaluation is counted and logged like a service's.
+    const gateway = stack.process("gateway");
+    const metrics = await (await fetch(`http://127.0.0.1:${gateway.metricsPort}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^feature_flag_evaluations_total\{flag="web-trip-planner",variant="on",reason="TARGETING_MATCH"\} 1$/m,
+    );
+    const line = gateway.logs.findLast((logged) => logged.msg === "remote flag evaluation");
+    assert.equal((line?.feature_flags as Record<string, string> | undefined)?.["web-trip-planner"], "off");
   });
 
   it("evaluates one flag, and answers as the protocol says for what it cannot", async () => {
