@@ -41,6 +41,8 @@ COPY --chown=1000:1000 tsconfig.json tsconfig.base.json ./
 COPY --chown=1000:1000 gen gen
 COPY --chown=1000:1000 services/platform services/platform
 COPY --chown=1000:1000 services/${SERVICE} services/${SERVICE}
+# The repository's feature flags: what a service reads when FLAGS_FILE is not set (the cluster sets it).
+COPY --chown=1000:1000 flags flags
 
 # `npm run build` for this one service: dist/<service>/ holds the bundle, its source map and the files the
 # code reads at run time (its migrations and the platform's), laid out as the production image's /app.

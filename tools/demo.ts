@@ -15,6 +15,7 @@ import {
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
 import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
 import { createClient } from "@tourmesh/platform";
+import { copyFlagFile } from "@tourmesh/platform/testing";
 import {
   ensureInfrastructure,
   logPrefix,
@@ -46,6 +47,9 @@ const quiet = (line: string) =>
   !verbose &&
   (line.includes('"msg":"handled"') || line.includes('"msg":"event handled"')) &&
   !line.includes('"level":"error"');
+// The stack reads a copy of flags/flags.json, which the scenario flips (payment's outage); edit it to flip
+// flags while the demo runs.
+const flags = await copyFlagFile();
 let stopStack: () => Promise<void> = async () => {};
 let stopping = false;
 async function stopEverything(code: number): Promise<never> {
@@ -54,6 +58,7 @@ async function stopEverything(code: number): Promise<never> {
     say("\nstopping every service (they drain first) ...");
     await stopStack();
     await logFiles.close();
+    await flags.remove();
     infrastructure.stop();
   }
   process.exit(code);
@@ -65,6 +70,7 @@ const stack = await startStack({
   databases: "standard",
   events: "standard",
   restart: true,
+  env: { "*": flags.env },
   logs: (service, line) => {
     logFiles.write(service, line);
     if (!quiet(line)) say(logPrefix(service, serviceNames.indexOf(service)) + readableLogLine(line));
@@ -115,13 +121,22 @@ try {
   say(`   first confirmed booking ${((performance.now() - started) / 1000).toFixed(1)} s after start`);
 
   const payment = createClient(PaymentFaultService, stack.address("payment"), { retries: true });
-  await payment.setFaults({ outage: true });
+  const outageInForce = async (outage: boolean) => {
+    while ((await payment.getFaults({})).faults?.outage !== outage)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  await flags.serve("payment-outage", "on");
+  await outageInForce(true);
   const whileDown = await booking.createBooking(
     { idempotencyKey: `demo-down-${Date.now()}`, tourId, travelers: 1, countryCode: "FR" },
     asAlice,
   );
-  say(`5. payment goes down; another booking is kept as ${BookingStatus[whileDown.booking?.status ?? 0]}`);
-  await payment.setFaults({ outage: false });
+  say(
+    `5. the flag payment-outage turns on (every payment replica fails); another booking is kept as ` +
+      BookingStatus[whileDown.booking?.status ?? 0],
+  );
+  await flags.serve("payment-outage", "off");
+  await outageInForce(false);
   const bookingId = whileDown.booking?.bookingId ?? "";
   let status = whileDown.booking?.status;
   for (let waited = 0; status === BookingStatus.PENDING_PAYMENT && waited < 30_000; waited += 500) {
@@ -206,6 +221,21 @@ try {
     (error: unknown) => String(error),
   );
   say(`   alice, a traveller, may not: ${notAnOperator}`);
+  const webFlags = async (authorization?: string) => {
+    const response = await fetch(`${stack.gatewayUrl}/ofrep/v1/evaluate/flags`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+      body: JSON.stringify({ context: { country: "FR" } }),
+    });
+    const { flags: evaluated } = (await response.json()) as {
+      flags: Array<{ key: string; variant?: string }>;
+    };
+    return evaluated.find((flag) => flag.key === "web-trip-planner")?.variant;
+  };
+  say(
+    `10. the web app's flags over OFREP: the dark-launched trip planner is ${await webFlags(asAlice.headers.authorization)}` +
+      ` for alice, ${await webFlags()} for a visitor`,
+  );
 } catch (error) {
   say(`\nthe scenario failed: ${String(error)}`);
   await stopEverything(1);
@@ -220,6 +250,7 @@ Where to look:
 ${prometheusLines(infrastructure.prometheusUrl)}
   logs     every service's lines in ${logsDir}/<service>.log; one trace's or request's across them:
            npm run logs -- --trace <trace_id>     npm run logs -- --request <request_id (x-request-id)>
+  flags    ${flags.path} (a copy of flags/flags.json: edit it, and every service follows within a second)
 
   curl -s -H 'content-type: application/json' -d '{"destination":"Rome"}' \\
     ${stack.gatewayUrl}/tourmesh.catalog.v1.CatalogService/ListTours

@@ -366,6 +366,40 @@ describe("the cross-checks", () => {
       /image nats:latest is not pinned/,
     ],
     [
+      "a flag ConfigMap that differs from flags/flags.json",
+      (o) => {
+        const data = find(o, "ConfigMap", "feature-flags").data;
+        data["flags.json"] = data["flags.json"].replace('"defaultVariant": "off"', '"defaultVariant": "on"');
+      },
+      /ConfigMap feature-flags: flags.json differs from flags\/flags.json/,
+    ],
+    [
+      "a flag ConfigMap that is not a valid flag file",
+      (o) => {
+        find(o, "ConfigMap", "feature-flags").data["flags.json"] = '{ "flags": { "x": { "state": "ON" } } }';
+      },
+      /flags.json is not a valid flag file/,
+    ],
+    [
+      "a service that does not read the flags",
+      (o) => {
+        delete find(o, "ConfigMap", "review-config").data.FLAGS_FILE;
+      },
+      /Deployment review container review: FLAGS_FILE is not set/,
+    ],
+    [
+      "flags mounted with subPath",
+      (o) => {
+        const container = find(o, "Deployment", "booking").spec.template.spec.containers[0] as Container;
+        const mount = container.volumeMounts?.find((candidate) => candidate.name === "flags");
+        assert.ok(mount);
+        mount.mountPath = "/etc/tourmesh/flags/flags.json";
+        mount.subPath = "flags.json";
+        find(o, "ConfigMap", "booking-config").data.FLAGS_FILE = "/etc/tourmesh/flags/flags.json/flags.json";
+      },
+      /Deployment booking container booking: mounts feature-flags with subPath/,
+    ],
+    [
       "a gRPC Service port without h2c",
       (o) => {
         delete find(o, "Service", "notification").spec.ports[0].appProtocol;

@@ -2,7 +2,7 @@
  * Cross-checks of a rendered overlay that no schema can make: references resolve, probes reach served
  * ports and pass the mesh's default-deny policy, every authorization names real identities, the services'
  * configured peers are the ones allowed to call, route timeouts respect the app's deadlines and retries
- * touch only idempotent methods, and the workloads are hardened. Each check returns the problems it finds,
+ * touch only idempotent methods, the workloads are hardened, and they read the cluster's feature flags. Each check returns the problems it finds,
  * one readable line each; cross-checks.spec.ts breaks a manifest for every check to prove it can fail.
  */
 import { services } from "@tourmesh/stack/topology";
@@ -14,6 +14,7 @@ import {
   methodsByService,
   servedContracts,
 } from "./contracts.js";
+import { checkFeatureFlags } from "./feature-flags.js";
 import { type KubeObject, nameOf } from "./kustomize.js";
 import {
   type Client,
@@ -62,6 +63,9 @@ export function checkManifests(objects: KubeObject[], options: CheckOptions): st
     ...checkPeerWiring(manifests, options),
     ...checkOutboundRoutes(manifests),
     ...checkWorkloads(manifests, options),
+    ...checkFeatureFlags(manifests, (container) =>
+      resolvedEnv(manifests, container, readableSecrets(manifests, options)),
+    ),
   ];
 }
 

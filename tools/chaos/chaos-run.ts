@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
-import { startNatsServer } from "@tourmesh/platform/testing";
+import { copyFlagFile, startNatsServer } from "@tourmesh/platform/testing";
 import { type ServiceName, type ServiceProcess, type Stack, startStack } from "@tourmesh/stack";
 import type pg from "pg";
 import { type LoadSummary, runLoad } from "../load/load-generator.js";
@@ -85,6 +85,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // A signing key that outlives identity's restart, as in production: with the ephemeral default, every token
     // signed before the kill would be refused once the verifiers refetch the key set.
     const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    // Payment's faults are flags in this run's own copy of the flag file, flipped for every replica at once.
+    const flags = await copyFlagFile();
+    cleanups.push(() => flags.remove());
+    // Some declines, so bookings also end PAYMENT_FAILED and give their seats back.
+    await flags.serve("payment-decline-rate", "tenth");
     const stack = await startStack({
       prefix: "chaos",
       natsUrl: nats.url,
@@ -96,7 +101,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         if (serviceLines.length > 200) serviceLines.shift();
       },
       env: {
-        "*": { SHUTDOWN_GRACE_MS: "2000" },
+        "*": { SHUTDOWN_GRACE_MS: "2000", ...flags.env },
         identity: {
           JWT_SIGNING_KEYS: JSON.stringify([{ ...privateKey.export({ format: "jwk" }), kid: "chaos" }]),
         },
@@ -107,8 +112,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           BOOKING_PAYMENT_MAX_ATTEMPTS: "30",
           BOOKING_BREAKER_HALF_OPEN_MS: "1000",
         },
-        // Some declines, so bookings also end PAYMENT_FAILED and give their seats back.
-        payment: { PAYMENT_DECLINE_RATE: "0.1" },
         gateway: { RATE_LIMIT_PER_IP_RPS: "0", RATE_LIMIT_PER_USER_RPS: "0" },
       },
     });
@@ -169,13 +172,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         PaymentFaultService,
         createGrpcTransport({ baseUrl: `http://${stack.address("payment")}` }),
       );
+      /** Flips the flags, and waits until payment has the faults they give. */
+      const paymentFaultsBecome = async ({ stalled, outage }: { stalled: boolean; outage: boolean }) => {
+        await flags.serve("payment-latency-ms", stalled ? "stalled" : "none");
+        await flags.serve("payment-outage", outage ? "on" : "off");
+        for (;;) {
+          const inForce = (await paymentFaults.getFaults({}).catch(() => undefined))?.faults;
+          if (inForce && inForce.latencyMs > 0 === stalled && inForce.outage === outage) return;
+          await sleep(50);
+        }
+      };
       log(`payment slow (${options.paymentStallMs} ms), then down (${options.paymentStallMs} ms)`);
-      // Slower than booking's charge deadline (2 s): charges land after booking gave up on them.
-      await paymentFaults.setFaults({ latencyMs: 3_000 });
+      // Stalled is 3 s, slower than booking's charge deadline (2 s): charges land after booking gave up on them.
+      await paymentFaultsBecome({ stalled: true, outage: false });
       await sleep(options.paymentStallMs);
-      await paymentFaults.setFaults({ latencyMs: 0, outage: true });
+      await paymentFaultsBecome({ stalled: false, outage: true });
       await sleep(options.paymentStallMs);
-      await paymentFaults.setFaults({ latencyMs: 0, outage: false });
+      await paymentFaultsBecome({ stalled: false, outage: false });
       faults.paymentStalled = true;
       log("payment back");
 

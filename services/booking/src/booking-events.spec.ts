@@ -3,13 +3,14 @@ import { describe, it } from "node:test";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { bookingEvents, type EventfulBooking } from "./booking-events.js";
 import { type BookingEvent, type BookingState, newBookingState, nextState } from "./booking-state.js";
-import { priceQuote } from "./quote.js";
+import { priceQuote, standardPricing } from "./quote.js";
 
 const quote = priceQuote({
   tourId: "tour_paris_louvre",
   unitPrice: { currencyCode: "EUR", minorUnits: 6_900 },
   travelers: 2,
   countryCode: "FR",
+  rules: standardPricing,
 });
 
 function booking(state: BookingState): EventfulBooking {

@@ -15,6 +15,7 @@ import {
 import { createLogger, createPool, type Pool, type ServiceClient } from "@tourmesh/platform";
 import type { TestDatabase } from "@tourmesh/platform/testing";
 import { Registry } from "prom-client";
+import { defaultBookingFlags } from "./booking-flags.js";
 import { BookingMetrics } from "./booking-metrics.js";
 import { BookingStore } from "./booking-store.js";
 import { BookingSaga } from "./saga.js";
@@ -90,6 +91,7 @@ describe("BookingMetrics of a saga against Postgres", () => {
       "alice",
       { idempotencyKey: key, tourId, travelers: 1, promoCode: "", countryCode: "FR" },
       new Date(),
+      defaultBookingFlags,
     );
 
   it("counts settle attempts by how they ended, with the breaker closed and nothing pending", async () => {

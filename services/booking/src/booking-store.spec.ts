@@ -10,7 +10,7 @@ import {
 import { createLogger, createPool, type Pool } from "@tourmesh/platform";
 import type { TestDatabase } from "@tourmesh/platform/testing";
 import { BookingStore } from "./booking-store.js";
-import { priceQuote } from "./quote.js";
+import { priceQuote, standardPricing } from "./quote.js";
 import { createBookingDatabase } from "./testing/booking-database.js";
 
 const logger = createLogger("booking-store-test", "silent");
@@ -45,6 +45,7 @@ describe("BookingStore against Postgres", () => {
       unitPrice: { currencyCode: "EUR", minorUnits: 6_900 },
       travelers: 2,
       countryCode: "FR",
+      rules: standardPricing,
     });
     const { booking } = await store.insert(
       {

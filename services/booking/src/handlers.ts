@@ -7,6 +7,7 @@ import {
   type QuoteSchema,
 } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { pageTokenCodec, type ServiceHandlers, signedInCaller } from "@tourmesh/platform";
+import type { BookingFlagsFor } from "./booking-flags.js";
 import type { BookingStatus } from "./booking-state.js";
 import type { BookingStore, StoredBooking } from "./booking-store.js";
 import {
@@ -64,22 +65,33 @@ function toProtoBooking(booking: StoredBooking): MessageInitShape<typeof Booking
 
 /**
  * BookingService over gRPC. The caller is the one of the verified JWT (checked with the method's scopes by the
- * server before the handler runs; never a request field); each method checks the request; a booking of another user is NOT_FOUND, as if it did not exist.
+ * server before the handler runs; never a request field); each method checks the request; a booking of another
+ * user is NOT_FOUND, as if it did not exist. A quote and a new booking are priced by the rules the feature flags
+ * give this caller and country.
  */
 export function bookingHandlers(
   store: BookingStore,
   saga: BookingSaga,
+  flagsFor: BookingFlagsFor,
   clock: () => Date = () => new Date(),
 ): ServiceHandlers<typeof BookingService> {
   return {
-    async quotePrice(request) {
-      const quote = await saga.quote(checkQuoteRequest(request, clock()));
+    async quotePrice(request, context) {
+      const caller = signedInCaller(context);
+      const checked = checkQuoteRequest(request, clock());
+      const quote = await saga.quote(checked, await flagsFor(caller, checked.countryCode));
       return { quote: toProtoQuote(quote) };
     },
 
     async createBooking(request, context) {
       const caller = signedInCaller(context);
-      const booking = await saga.create(caller.userId, checkCreateBooking(request), clock());
+      const checked = checkCreateBooking(request);
+      const booking = await saga.create(
+        caller.userId,
+        checked,
+        clock(),
+        await flagsFor(caller, checked.countryCode),
+      );
       return { booking: toProtoBooking(booking) };
     },
 

@@ -3,6 +3,7 @@ import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js"
 import { PaymentSucceededSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
 import { runService } from "@tourmesh/platform";
+import { bookingFlags } from "./booking-flags.js";
 import { BookingMetrics } from "./booking-metrics.js";
 import { BookingStore } from "./booking-store.js";
 import { bookingConfigSchema, bookingDefaults, sagaOptions } from "./config.js";
@@ -22,7 +23,7 @@ await runService({
   defaults: bookingDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: { outbox: true },
-  routes(server, runtime) {
+  async routes(server, runtime) {
     const { config, db, logger } = runtime;
     const store = new BookingStore(db);
     const catalog = runtime.client(CatalogService, config.CATALOG_ADDR);
@@ -30,7 +31,7 @@ await runService({
     const metrics = new BookingMetrics(runtime.metrics.registry);
     metrics.samplePendingPayments(() => store.pendingPayments());
     const saga = new BookingSaga(store, catalog, payment, sagaOptions(config), logger, metrics);
-    server.add(BookingService, bookingHandlers(store, saga));
+    server.add(BookingService, bookingHandlers(store, saga, await bookingFlags(runtime.flags)));
     runPaymentRetries(runtime, store, saga, {
       recheckMs: config.BOOKING_RETRY_BASE_MS,
       sweepIntervalMs: config.BOOKING_RETRY_SWEEP_MS,

@@ -6,9 +6,11 @@ import {
   applyRate,
   DEFAULT_VAT_BASIS_POINTS,
   findPromo,
+  type PricingRules,
   type Promo,
   priceQuote,
   promos,
+  standardPricing,
   vatBasisPoints,
 } from "./quote.js";
 
@@ -18,13 +20,20 @@ const promo = (code: string): Promo => {
   if (!found) throw new Error(`no promo ${code}`);
   return found;
 };
-const quote = (unitPrice: number, travelers: number, countryCode = "FR", promoCode?: string) =>
+const quote = (
+  unitPrice: number,
+  travelers: number,
+  countryCode = "FR",
+  promoCode?: string,
+  rules: PricingRules = standardPricing,
+) =>
   priceQuote({
     tourId: "tour_paris_louvre",
     unitPrice: eur(unitPrice),
     travelers,
     countryCode,
     promo: promoCode ? promo(promoCode) : undefined,
+    rules,
   });
 const lines = (q: ReturnType<typeof quote>) => ({
   base: q.base.minorUnits,
@@ -50,6 +59,33 @@ describe("priceQuote", () => {
     // 41,400 − 4,140 = 37,260; 20% of it is 7,452.
     assert.deepEqual(lines(q), { base: 41_400, discount: 4_140, tax: 7_452, total: 44_712 });
     assert.deepEqual(lines(quote(6_900, 50)).discount, 34_500);
+  });
+
+  it("gives the group discount from the group size the rules say (a rollout lowers it to 4)", () => {
+    const smallGroups = { ...standardPricing, groupMinTravelers: 4 };
+    assert.equal(quote(6_900, 4).discountRateBasisPoints, 0);
+    assert.equal(quote(6_900, 4, "FR", undefined, smallGroups).discountRateBasisPoints, 1_000);
+    assert.equal(quote(6_900, 3, "FR", undefined, smallGroups).discountRateBasisPoints, 0);
+    // 27,600 − 2,760 = 24,840; 20% of it is 4,968.
+    assert.deepEqual(lines(quote(6_900, 4, "FR", undefined, smallGroups)), {
+      base: 27_600,
+      discount: 2_760,
+      tax: 4_968,
+      total: 29_808,
+    });
+  });
+
+  it("adds a regional offer to the other discounts, never past 100%", () => {
+    const offer = { ...standardPricing, regionalOfferBasisPoints: 500 };
+    const q = quote(10_000, 6, "ES", "SUMMER15", offer);
+    assert.equal(q.discountRateBasisPoints, 3_000);
+    // 60,000 − 18,000 = 42,000; 21% is 8,820.
+    assert.deepEqual(lines(q), { base: 60_000, discount: 18_000, tax: 8_820, total: 50_820 });
+    const everything = quote(10_000, 1, "ES", undefined, {
+      ...standardPricing,
+      regionalOfferBasisPoints: 12_000,
+    });
+    assert.deepEqual(lines(everything), { base: 10_000, discount: 10_000, tax: 0, total: 0 });
   });
 
   it("adds a promo's percentage to the group discount", () => {

@@ -1,9 +1,11 @@
 /**
  * Pricing: what a booking costs, itemised. A pure function of the tour's unit price, the number of
- * travellers, a promo code, the traveller's country and the date. Money is in integer minor units throughout.
+ * travellers, a promo code, the traveller's country, the date and the pricing rules in force for the traveller
+ * (which feature flags choose: see booking-flags.ts). Money is in integer minor units throughout.
  *
  *   base     = unit price × travellers
- *   discount = round(base × discount rate)            discount rate = group rate + promo rate (at most 100%)
+ *   discount = round(base × discount rate)            discount rate = group rate + promo rate + regional offer
+ *                                                     (at most 100%)
  *   tax      = round((base − discount) × VAT rate)
  *   total    = base − discount + tax
  *
@@ -34,9 +36,19 @@ export interface Quote {
   countryCode: string;
 }
 
-/** Groups of this many travellers or more get GROUP_DISCOUNT_BASIS_POINTS off. */
-export const GROUP_MIN_TRAVELERS = 6;
+/** Groups of `groupMinTravelers` travellers or more get GROUP_DISCOUNT_BASIS_POINTS off. */
 export const GROUP_DISCOUNT_BASIS_POINTS = 1_000;
+
+/** The rules that may differ from one traveller to another. */
+export interface PricingRules {
+  /** Groups of this many travellers or more get the group discount. */
+  groupMinTravelers: number;
+  /** An offer for the traveller's region, in basis points off, added to the other discounts. */
+  regionalOfferBasisPoints: number;
+}
+
+/** The rules every traveller gets unless a flag says otherwise. */
+export const standardPricing: PricingRules = { groupMinTravelers: 6, regionalOfferBasisPoints: 0 };
 
 /**
  * VAT standard rates by country (ISO 3166-1 alpha-2), in basis points. A tour is charged the rate of the
@@ -146,11 +158,15 @@ export function priceQuote(input: {
   travelers: number;
   promo?: Promo | undefined;
   countryCode: string;
+  rules: PricingRules;
 }): Quote {
-  const { unitPrice, travelers, promo, countryCode } = input;
+  const { unitPrice, travelers, promo, countryCode, rules } = input;
   const money = (minorUnits: number): Money => ({ currencyCode: unitPrice.currencyCode, minorUnits });
-  const groupBasisPoints = travelers >= GROUP_MIN_TRAVELERS ? GROUP_DISCOUNT_BASIS_POINTS : 0;
-  const discountRate = Math.min(10_000, groupBasisPoints + (promo?.discountBasisPoints ?? 0));
+  const groupBasisPoints = travelers >= rules.groupMinTravelers ? GROUP_DISCOUNT_BASIS_POINTS : 0;
+  const discountRate = Math.min(
+    10_000,
+    groupBasisPoints + (promo?.discountBasisPoints ?? 0) + rules.regionalOfferBasisPoints,
+  );
   const taxRate = vatBasisPoints(countryCode);
 
   const base = unitPrice.minorUnits * travelers;

@@ -15,6 +15,7 @@ import {
 import { createLogger, createPool, type Pool, type ServiceClient } from "@tourmesh/platform";
 import type { TestDatabase } from "@tourmesh/platform/testing";
 import { Registry } from "prom-client";
+import { defaultBookingFlags } from "./booking-flags.js";
 import { BookingMetrics } from "./booking-metrics.js";
 import { BookingStore } from "./booking-store.js";
 import { BookingSaga } from "./saga.js";
@@ -106,7 +107,7 @@ describe("BookingSaga against Postgres", () => {
     const reports: Array<Promise<string>> = [];
     const saga = sagaReportingFirst(store, reports);
 
-    const booking = await saga.create("alice", request("overtaken"), new Date());
+    const booking = await saga.create("alice", request("overtaken"), new Date(), defaultBookingFlags);
     assert.equal(booking.status, "CONFIRMED");
     assert.equal(booking.paymentId, "pay_1");
     assert.deepEqual(await Promise.all(reports), ["known"]);
@@ -121,7 +122,7 @@ describe("BookingSaga against Postgres", () => {
   it("a PaymentSucceeded for a charge this process did not record reads the booking and keeps what it holds", async () => {
     const reports: Array<Promise<string>> = [];
     const first = sagaReportingFirst(new BookingStore(pool), reports);
-    const booking = await first.create("alice", request("elsewhere"), new Date());
+    const booking = await first.create("alice", request("elsewhere"), new Date(), defaultBookingFlags);
     await Promise.all(reports);
 
     const store = new CountingStore(pool);
@@ -136,15 +137,25 @@ describe("BookingSaga against Postgres", () => {
     const saga = sagaReportingFirst(store);
     const spring = { ...request("spring"), promoCode: "SPRING10" };
 
-    const booking = await saga.create("alice", spring, new Date("2030-04-01T12:00:00Z"));
+    const booking = await saga.create("alice", spring, new Date("2030-04-01T12:00:00Z"), defaultBookingFlags);
     assert.equal(store.keyLookups, 0);
     assert.equal(booking.quote.promoCode, "SPRING10");
 
-    const replayed = await saga.create("alice", spring, new Date("2030-07-01T12:00:00Z"));
+    const replayed = await saga.create(
+      "alice",
+      spring,
+      new Date("2030-07-01T12:00:00Z"),
+      defaultBookingFlags,
+    );
     assert.equal(replayed.bookingId, booking.bookingId);
     assert.equal(store.keyLookups, 1);
     await assert.rejects(
-      saga.create("alice", { ...spring, idempotencyKey: "summer" }, new Date("2030-07-01T12:00:00Z")),
+      saga.create(
+        "alice",
+        { ...spring, idempotencyKey: "summer" },
+        new Date("2030-07-01T12:00:00Z"),
+        defaultBookingFlags,
+      ),
       /SPRING10/,
     );
   });

@@ -22,6 +22,7 @@ import {
   handleWhen,
 } from "cockatiel";
 import { LRUCache } from "lru-cache";
+import type { BookingFlags } from "./booking-flags.js";
 import type { BookingMetrics, SettleOutcome } from "./booking-metrics.js";
 import { type BookingEvent, needsRefund } from "./booking-state.js";
 import type { BookingStore, StoredBooking } from "./booking-store.js";
@@ -126,9 +127,9 @@ export class BookingSaga {
     metrics.watchPaymentCircuit(() => this.breaker.state);
   }
 
-  async quote(request: QuoteRequest): Promise<Quote> {
-    const tour = await this.tours.get(request.tourId);
-    return priceQuote({ ...request, unitPrice: tour.price });
+  async quote(request: QuoteRequest, flags: BookingFlags): Promise<Quote> {
+    const tour = await this.tours.get(request.tourId, { cached: flags.tourFactsCache });
+    return priceQuote({ ...request, unitPrice: tour.price, rules: flags.pricing });
   }
 
   /**
@@ -137,13 +138,18 @@ export class BookingSaga {
    * lookup first; only when a new booking cannot be made (its promo code has expired since, the catalog cannot
    * be asked) is the key looked up, since a replay must still find its booking then.
    */
-  async create(userId: string, request: BookingRequest, now: Date): Promise<StoredBooking> {
+  async create(
+    userId: string,
+    request: BookingRequest,
+    now: Date,
+    flags: BookingFlags,
+  ): Promise<StoredBooking> {
     let quote: Quote;
     let tourStartTime: Date | undefined;
     try {
       const promo = promoForNewBooking(request, now);
-      const tour = await this.tours.get(request.tourId);
-      quote = priceQuote({ ...request, promo, unitPrice: tour.price });
+      const tour = await this.tours.get(request.tourId, { cached: flags.tourFactsCache });
+      quote = priceQuote({ ...request, promo, unitPrice: tour.price, rules: flags.pricing });
       tourStartTime = tour.startTime;
     } catch (error) {
       const existing = await this.store.findByKey(userId, request.idempotencyKey);

@@ -28,13 +28,15 @@ function countingCatalog() {
   return { state, client };
 }
 
+const cached = { cached: true };
+
 describe("TourFactsCache", () => {
   it("asks the catalog once for lookups of a tour made together and within the ttl", async () => {
     const catalog = countingCatalog();
     const tours = new TourFactsCache(catalog.client, 60_000, 1_000);
 
-    const together = await Promise.all([1, 2, 3].map(() => tours.get("tour_paris_louvre")));
-    const later = await tours.get("tour_paris_louvre");
+    const together = await Promise.all([1, 2, 3].map(() => tours.get("tour_paris_louvre", cached)));
+    const later = await tours.get("tour_paris_louvre", cached);
 
     assert.equal(catalog.state.calls, 1);
     for (const facts of [...together, later]) {
@@ -48,14 +50,28 @@ describe("TourFactsCache", () => {
   it("asks again once the ttl has passed, and so prices in a change", async () => {
     const catalog = countingCatalog();
     const tours = new TourFactsCache(catalog.client, 1, 1_000);
-    await tours.get("tour_paris_louvre");
+    await tours.get("tour_paris_louvre", cached);
     catalog.state.minorUnits = 7_500n;
     await sleep(20);
 
-    const facts = await tours.get("tour_paris_louvre");
+    const facts = await tours.get("tour_paris_louvre", cached);
 
     assert.equal(catalog.state.calls, 2);
     assert.equal(facts.price.minorUnits, 7_500);
+  });
+
+  it("asks the catalog on every lookup while its kill switch is off, and serves the newest answer after", async () => {
+    const catalog = countingCatalog();
+    const tours = new TourFactsCache(catalog.client, 60_000, 1_000);
+    await tours.get("tour_paris_louvre", cached);
+    catalog.state.minorUnits = 7_500n;
+
+    const bypassed = await tours.get("tour_paris_louvre", { cached: false });
+    await tours.get("tour_paris_louvre", { cached: false });
+    assert.equal(catalog.state.calls, 3);
+    assert.equal(bypassed.price.minorUnits, 7_500);
+    assert.equal((await tours.get("tour_paris_louvre", cached)).price.minorUnits, 7_500);
+    assert.equal(catalog.state.calls, 3);
   });
 
   it("reports an unknown tour as NOT_FOUND on tour_id and does not remember it", async () => {
@@ -63,7 +79,7 @@ describe("TourFactsCache", () => {
     const tours = new TourFactsCache(catalog.client, 60_000, 1_000);
 
     for (let attempt = 0; attempt < 2; attempt++) {
-      await assert.rejects(tours.get("tour_atlantis"), (error: unknown) => {
+      await assert.rejects(tours.get("tour_atlantis", cached), (error: unknown) => {
         assert.ok(error instanceof NotFoundError);
         assert.equal(error.field, "tour_id");
         return true;

@@ -18,7 +18,8 @@ const TOURS_KEPT = 10_000;
  * every booking needs them, and asking the catalog each time cost a gRPC call and a query per booking for
  * facts that change rarely (the public API cannot change them at all yet); a change made in the catalog's
  * database is priced in within `ttlMs`. Lookups of one tour made while its GetTour is on its way share that
- * call. A failed lookup, an unknown tour included, is not remembered.
+ * call. A failed lookup, an unknown tour included, is not remembered. A lookup that is not to use the cache (its
+ * kill switch, the flag `booking-tour-facts-cache`, is off) asks the catalog, and remembers the answer.
  */
 export class TourFactsCache {
   private readonly tours: LRUCache<string, TourFacts>;
@@ -38,10 +39,10 @@ export class TourFactsCache {
     });
   }
 
-  /** The tour's facts; NOT_FOUND (on tour_id) when the catalog has no such tour. */
-  async get(tourId: string): Promise<TourFacts> {
+  /** The tour's facts (from the catalog when not `cached`); NOT_FOUND (on tour_id) when it has no such tour. */
+  async get(tourId: string, { cached }: { cached: boolean }): Promise<TourFacts> {
     try {
-      const facts = await this.tours.fetch(tourId);
+      const facts = await this.tours.fetch(tourId, { forceRefresh: !cached });
       if (!facts) throw new Error(`looking up tour ${tourId} was aborted`);
       return facts;
     } catch (error) {

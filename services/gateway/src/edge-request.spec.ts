@@ -41,6 +41,7 @@ describe("CORS headers", () => {
       "Grpc-Timeout",
       "X-Grpc-Web",
       "X-Request-Id",
+      "If-None-Match",
     ]) {
       assert.ok(headers["access-control-allow-headers"]?.split(", ").includes(header), header);
     }
@@ -50,7 +51,7 @@ describe("CORS headers", () => {
     const exposed = corsHeaders("https://app.tourmesh.example", allowed, false)[
       "access-control-expose-headers"
     ];
-    for (const header of ["Grpc-Status", "Grpc-Message", "X-Request-Id", "Retry-After"]) {
+    for (const header of ["Grpc-Status", "Grpc-Message", "X-Request-Id", "Retry-After", "ETag"]) {
       assert.ok(exposed?.split(", ").includes(header), header);
     }
   });

@@ -52,10 +52,19 @@ export function clientAddress(
   return entry === undefined ? peer : withoutIpv4Mapping(entry);
 }
 
-/** Headers a browser may send besides Connect's own: the token, a request id and trace context. */
-const allowedRequestHeaders = [...connectCors.allowedHeaders, "Authorization", "X-Request-Id", "Traceparent"];
+/**
+ * Headers a browser may send besides Connect's own: the token, a request id, trace context, and the entity
+ * tag OFREP's bulk evaluation is polled with.
+ */
+const allowedRequestHeaders = [
+  ...connectCors.allowedHeaders,
+  "Authorization",
+  "X-Request-Id",
+  "Traceparent",
+  "If-None-Match",
+];
 /** Headers a browser script may read besides Connect's own. */
-const exposedResponseHeaders = [...connectCors.exposedHeaders, "X-Request-Id", "Retry-After"];
+const exposedResponseHeaders = [...connectCors.exposedHeaders, "X-Request-Id", "Retry-After", "ETag"];
 
 /**
  * CORS response headers for a request from `origin`: none for a non-browser request or a foreign origin (the

@@ -5,6 +5,7 @@ import { Health } from "@tourmesh/gen/health/v1/health_pb.js";
 import {
   createClient,
   type DrainableServer,
+  type FeatureFlags,
   type GrpcMetrics,
   type Logger,
   TokenVerifier,
@@ -25,6 +26,7 @@ import { guard } from "./guard.js";
 import { GatewayHealth } from "./health.js";
 import { createDualProtocolServer, type NodeRequest, type NodeResponse } from "./listener.js";
 import { observe } from "./observe.js";
+import { isOfrepRequest, ofrepHandler } from "./ofrep.js";
 import { accessByProcedure, exposedServices } from "./public-api.js";
 import { RateLimiter } from "./rate-limit.js";
 import { reflectionImplementation } from "./reflection.js";
@@ -35,10 +37,16 @@ import { webApp } from "./web-app.js";
  * (see listener.ts).
  * Every exposed call is rate-limited, authenticated when it must be, given a capped deadline, traced, logged,
  * counted and forwarded over gRPC to the internal service that owns it. The API reference is at /docs
- * (api-docs.ts); any other GET is the web app's (web-app.ts). The platform's lifecycle starts it and drains it;
- * the drain ends by closing the clients to the internal services.
+ * (api-docs.ts); the browser's feature flags over OFREP (ofrep.ts); any other GET is the web app's
+ * (web-app.ts). The platform's lifecycle starts it and drains it; the drain ends by closing the clients to the
+ * internal services.
  */
-export function createGateway(config: GatewayConfig, logger: Logger, metrics: GrpcMetrics): DrainableServer {
+export function createGateway(
+  config: GatewayConfig,
+  logger: Logger,
+  metrics: GrpcMetrics,
+  flags: FeatureFlags,
+): DrainableServer {
   const clients: Array<{ close(): void }> = [];
   const clientOf = (exposed: (typeof exposedServices)[number]): ForwardingClient => {
     const client = createClient(exposed.service, config[exposed.peer], {
@@ -59,6 +67,24 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
 
   const serveApiDocs = apiDocs();
   const serveWebApp = webApp({ dir: config.WEB_APP_DIR, otlpTracesUrl: config.WEB_OTLP_TRACES_URL });
+  const verifier = new TokenVerifier({
+    jwksUrl: config.JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    registry: metrics.registry,
+  });
+  const perClient = new RateLimiter(
+    { ratePerSecond: config.RATE_LIMIT_PER_IP_RPS, burst: config.RATE_LIMIT_PER_IP_BURST },
+    config.RATE_LIMIT_MAX_TRACKED,
+  );
+  const serveOfrep = ofrepHandler({
+    flags,
+    verifier,
+    perClient,
+    maxBodyBytes: config.GATEWAY_MAX_REQUEST_BYTES,
+    logger,
+  });
+
   const edgeRequests = new WeakMap<NodeRequest, EdgeRequest>();
   const handleRpc = connectNodeAdapter({
     readMaxBytes: config.GATEWAY_MAX_REQUEST_BYTES,
@@ -73,16 +99,8 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
       admission(config.GATEWAY_MAX_IN_FLIGHT, (procedure) => access.has(procedure)),
       guard({
         access,
-        verifier: new TokenVerifier({
-          jwksUrl: config.JWKS_URL,
-          issuer: config.JWT_ISSUER,
-          audience: config.JWT_AUDIENCE,
-          registry: metrics.registry,
-        }),
-        perClient: new RateLimiter(
-          { ratePerSecond: config.RATE_LIMIT_PER_IP_RPS, burst: config.RATE_LIMIT_PER_IP_BURST },
-          config.RATE_LIMIT_MAX_TRACKED,
-        ),
+        verifier,
+        perClient,
         perUser: new RateLimiter(
           { ratePerSecond: config.RATE_LIMIT_PER_USER_RPS, burst: config.RATE_LIMIT_PER_USER_BURST },
           config.RATE_LIMIT_MAX_TRACKED,
@@ -119,6 +137,10 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
     if (preflight) {
       response.statusCode = 204;
       response.end();
+      return;
+    }
+    if (isOfrepRequest(request.url)) {
+      void serveOfrep(request, response, edge.clientIp);
       return;
     }
     if (serveApiDocs(request, response)) return;

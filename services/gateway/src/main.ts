@@ -7,5 +7,7 @@ await runProcess({
   name: "gateway",
   config: gatewayConfigSchema,
   defaults: gatewayDefaults,
-  prepare: ({ config, logger, metrics }) => ({ server: createGateway(config, logger, metrics) }),
+  prepare: ({ config, logger, metrics, flags }) => ({
+    server: createGateway(config, logger, metrics, flags),
+  }),
 });

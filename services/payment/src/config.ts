@@ -2,7 +2,11 @@ import { baseConfigSchema, type ConfigDefaults, configFields } from "@tourmesh/p
 import { z } from "zod";
 import { MAX_LATENCY_MS, MAX_SEED_LENGTH, type PaymentFaults } from "./faults.js";
 
-/** Payment's settings: its database, and the faults it starts with (changed at run time through PaymentFaultService). */
+/**
+ * Payment's settings: its database, and the faults this process starts with (changed at run time through
+ * PaymentFaultService). The flags payment-outage, payment-decline-rate and payment-latency-ms set faults for
+ * every replica at once; the worse of the two is in force (see faults.ts).
+ */
 export const paymentConfigSchema = baseConfigSchema.extend({
   DATABASE_URL: z.url(),
   /** Share of new charges declined, 0..1. */

@@ -1,7 +1,17 @@
 import * as assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { InvalidArgumentError } from "@tourmesh/platform";
-import { chargeOutcome, declineReasons, FaultSettings, noFaults, seededDraws } from "./faults.js";
+import { InvalidArgumentError, REPOSITORY_FLAGS_FILE } from "@tourmesh/platform";
+import {
+  chargeOutcome,
+  declineReasons,
+  FaultSettings,
+  faultsInForce,
+  MAX_LATENCY_MS,
+  noFaults,
+  paymentFaultFlags,
+  seededDraws,
+} from "./faults.js";
 
 const keys = Array.from({ length: 2_000 }, (_, index) => `booking:bkg_${index}`);
 
@@ -91,5 +101,60 @@ describe("FaultSettings", () => {
     );
     assert.throws(() => settings.update({ declineRate: Number.NaN }), InvalidArgumentError);
     assert.deepEqual(settings.get(), noFaults);
+  });
+});
+
+describe("faultsInForce", () => {
+  const none = { outage: false, declineRate: 0, latencyMs: 0 };
+
+  it("takes the worse of a process's own faults and the fleet's, and the process's seed", () => {
+    const own = { ...noFaults, declineRate: 0.2, latencyMs: 10, seed: "s" };
+    assert.deepEqual(faultsInForce(own, none), own);
+    assert.deepEqual(faultsInForce(own, { outage: true, declineRate: 0.5, latencyMs: 5 }), {
+      outage: true,
+      declineRate: 0.5,
+      latencyMs: 10,
+      seed: "s",
+    });
+    assert.deepEqual(faultsInForce(noFaults, { ...none, latencyMs: 300 }), { ...noFaults, latencyMs: 300 });
+  });
+
+  it("holds a flag's value outside its range to the range", () => {
+    const fleet = { outage: false, declineRate: 7, latencyMs: 10 ** 9 };
+    assert.deepEqual(faultsInForce(noFaults, fleet), {
+      ...noFaults,
+      declineRate: 1,
+      latencyMs: MAX_LATENCY_MS,
+    });
+    assert.deepEqual(faultsInForce(noFaults, { ...none, declineRate: -1, latencyMs: Number.NaN }), noFaults);
+  });
+});
+
+describe("the payment fault flags in the repository's flag file", () => {
+  const { flags } = JSON.parse(readFileSync(REPOSITORY_FLAGS_FILE, "utf8")) as {
+    flags: Record<string, { variants: Record<string, unknown>; defaultVariant: string }>;
+  };
+  const variants = (key: string) => Object.values(flags[key]?.variants ?? {});
+
+  it("are defined, and off by default", () => {
+    for (const key of Object.values(paymentFaultFlags)) {
+      const flag = flags[key];
+      assert.ok(flag, `${key} is defined`);
+      assert.ok([false, 0].includes(flag.variants[flag.defaultVariant] as never), `${key} is off by default`);
+    }
+  });
+
+  it("offer only values in range", () => {
+    assert.ok(variants(paymentFaultFlags.outage).every((value) => typeof value === "boolean"));
+    assert.ok(
+      variants(paymentFaultFlags.declineRate).every(
+        (value) => typeof value === "number" && value >= 0 && value <= 1,
+      ),
+    );
+    assert.ok(
+      variants(paymentFaultFlags.latencyMs).every(
+        (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_LATENCY_MS,
+      ),
+    );
   });
 });

@@ -1,10 +1,12 @@
 /**
  * Injected failures: how often charges are declined, how slow calls are, whether the processor is down.
- * They stand in for a real card processor's bad days in demos and chaos runs, and are changed at run time
- * through PaymentFaultService. The decline decision is a plain function; with a seed it is deterministic.
+ * They stand in for a real card processor's bad days in demos and chaos runs. Two sources set them: feature
+ * flags, for every replica at once (flags/flags.json, changed at run time by editing the file), and each
+ * process's own settings (PAYMENT_* at start, PaymentFaultService at run time), for one replica. The faults in
+ * force are the worse of the two. The decline decision is a plain function; with a seed it is deterministic.
  */
 import { createHash } from "node:crypto";
-import { RequestCheck } from "@tourmesh/platform";
+import { type FeatureFlags, RequestCheck } from "@tourmesh/platform";
 
 export interface PaymentFaults {
   /** Share of new charges declined, 0..1. */
@@ -70,6 +72,44 @@ export function checkFaultChanges(changes: FaultChanges): void {
   if (changes.latencyMs !== undefined) check.intRange("latency_ms", changes.latencyMs, 0, MAX_LATENCY_MS);
   if (changes.seed !== undefined) check.text("seed", changes.seed, { max: MAX_SEED_LENGTH, required: false });
   check.done();
+}
+
+/** The faults the flags set for every replica: no seed (a process's own setting). */
+export type FleetFaults = Omit<PaymentFaults, "seed">;
+
+/** The flags (flags/flags.json) that set the fleet's faults. */
+export const paymentFaultFlags = {
+  outage: "payment-outage",
+  declineRate: "payment-decline-rate",
+  latencyMs: "payment-latency-ms",
+} as const;
+
+const within = (value: number, max: number) =>
+  Number.isFinite(value) ? Math.min(Math.max(value, 0), max) : 0;
+
+/**
+ * The faults in force: each the worse of the process's own and the fleet's, so that either source can turn a
+ * fault on and neither turns off what the other set. A flag's value outside its range counts as its nearest
+ * bound (the flag file's spec checks every variant is in range).
+ */
+export function faultsInForce(own: PaymentFaults, fleet: FleetFaults): PaymentFaults {
+  return {
+    outage: own.outage || fleet.outage,
+    declineRate: Math.max(own.declineRate, within(fleet.declineRate, 1)),
+    latencyMs: Math.max(own.latencyMs, within(Math.round(fleet.latencyMs), MAX_LATENCY_MS)),
+    seed: own.seed,
+  };
+}
+
+/** The fleet's faults, as the flags say now (their rules see no call); with no flag file, none. */
+export async function fleetFaults(flags: FeatureFlags): Promise<FleetFaults> {
+  const { client } = flags;
+  const [outage, declineRate, latencyMs] = await Promise.all([
+    client.getBooleanValue(paymentFaultFlags.outage, noFaults.outage),
+    client.getNumberValue(paymentFaultFlags.declineRate, noFaults.declineRate),
+    client.getNumberValue(paymentFaultFlags.latencyMs, noFaults.latencyMs),
+  ]);
+  return { outage, declineRate, latencyMs };
 }
 
 /** The faults of one payment process; every call reads them afresh, so a change applies to the next call. */

@@ -6,8 +6,14 @@ import {
   type PaymentService,
   PaymentStatus,
 } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
-import { type ServiceHandlers, UnavailableError } from "@tourmesh/platform";
-import { chargeOutcome, type FaultSettings } from "./faults.js";
+import { type Followed, type ServiceHandlers, UnavailableError } from "@tourmesh/platform";
+import {
+  chargeOutcome,
+  type FaultSettings,
+  type FleetFaults,
+  faultsInForce,
+  type PaymentFaults,
+} from "./faults.js";
 import type { PaymentStore } from "./payment-store.js";
 import { checkCharge, checkPaymentId, checkRefund, type Payment } from "./payments.js";
 
@@ -30,26 +36,39 @@ function toProtoPayment(payment: Payment): MessageInitShape<typeof PaymentSchema
 }
 
 /**
+ * Where the faults in force come from: this process's own settings, and the fleet's flags (followed: their
+ * rules see nothing of a call, so they are evaluated when the flag file changes, not on every call).
+ */
+export interface FaultSources {
+  own: FaultSettings;
+  fleet: Followed<FleetFaults>;
+}
+
+const currentFaults = ({ own, fleet }: FaultSources) => faultsInForce(own.get(), fleet.current());
+
+/**
  * The injected faults every PaymentService call goes through first: an outage fails it at once, before
  * anything is read or written; latency delays it. The delay is not cut short when the caller gives up: a
  * slow processor still charges the card, which is exactly the case charge idempotency keys exist for.
+ * Returns the faults, for the decline decision.
  */
-async function underFaults(faults: FaultSettings): Promise<void> {
-  const { outage, latencyMs } = faults.get();
-  if (outage) throw new UnavailableError("the payment processor is unavailable (injected outage)");
-  if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+async function underFaults(sources: FaultSources): Promise<PaymentFaults> {
+  const faults = currentFaults(sources);
+  if (faults.outage) throw new UnavailableError("the payment processor is unavailable (injected outage)");
+  if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+  return faults;
 }
 
 /** PaymentService over gRPC: injected faults first, then the request check, then the store. */
 export function paymentHandlers(
   store: PaymentStore,
-  faults: FaultSettings,
+  faults: FaultSources,
 ): ServiceHandlers<typeof PaymentService> {
   return {
     async charge(request) {
-      await underFaults(faults);
+      const inForce = await underFaults(faults);
       const command = checkCharge(request);
-      const payment = await store.charge(command, chargeOutcome(faults.get(), command.idempotencyKey));
+      const payment = await store.charge(command, chargeOutcome(inForce, command.idempotencyKey));
       return { payment: toProtoPayment(payment) };
     },
 
@@ -67,22 +86,24 @@ export function paymentHandlers(
   };
 }
 
-/** PaymentFaultService: reads and changes the faults of this process. */
-export function paymentFaultHandlers(faults: FaultSettings): ServiceHandlers<typeof PaymentFaultService> {
+/**
+ * PaymentFaultService: changes this process's own faults, and answers with the faults in force (its own
+ * combined with the fleet's flags).
+ */
+export function paymentFaultHandlers(faults: FaultSources): ServiceHandlers<typeof PaymentFaultService> {
   return {
     async getFaults() {
-      return { faults: faults.get() };
+      return { faults: currentFaults(faults) };
     },
 
     async setFaults(request) {
-      return {
-        faults: faults.update({
-          declineRate: request.declineRate,
-          latencyMs: request.latencyMs,
-          outage: request.outage,
-          seed: request.seed,
-        }),
-      };
+      faults.own.update({
+        declineRate: request.declineRate,
+        latencyMs: request.latencyMs,
+        outage: request.outage,
+        seed: request.seed,
+      });
+      return { faults: currentFaults(faults) };
     },
   };
 }

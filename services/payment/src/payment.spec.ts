@@ -1,10 +1,19 @@
 import * as assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
 import { PaymentService, PaymentStatus } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
-import { createClient, type ServiceClient } from "@tourmesh/platform";
-import { callFailure, createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
+import { createClient, REPOSITORY_FLAGS_FILE, type ServiceClient } from "@tourmesh/platform";
+import {
+  callFailure,
+  copyFlagFile,
+  createTestDatabase,
+  type FlagFileCopy,
+  type TestDatabase,
+  waitFor,
+} from "@tourmesh/platform/testing";
 import type { ServiceProcess } from "@tourmesh/stack";
 import { startService } from "@tourmesh/stack/testing";
 import { chargeOutcome, noFaults } from "./faults.js";
@@ -354,6 +363,143 @@ describe("payment faults from the environment", () => {
       assert.equal(failure.code, Code.Unavailable);
     } finally {
       await payment.stop();
+    }
+  });
+});
+
+describe("payment faults from the flags, for every replica at once", () => {
+  let flags: FlagFileCopy;
+  let replicas: PaymentProcess[] = [];
+  before(async () => {
+    flags = await copyFlagFile();
+    // Two replicas on one database, as in the cluster: one flag file drives both.
+    const first = await startPayment(flags.env);
+    const second = await startService("payment", { DATABASE_URL: first.db.url, ...flags.env });
+    const address = `127.0.0.1:${second.port}`;
+    const payments = createClient(PaymentService, address, { retries: false });
+    const faults = createClient(PaymentFaultService, address, { retries: false });
+    replicas = [
+      first,
+      {
+        db: first.db,
+        service: second,
+        payments,
+        faults,
+        async stop() {
+          payments.close();
+          faults.close();
+          await second.stop();
+        },
+      },
+    ];
+  });
+  after(async () => {
+    for (const replica of replicas.reverse()) await replica.stop();
+    await flags?.remove();
+  });
+
+  const charge = (replica: PaymentProcess, key: string) =>
+    replica.payments.charge({ idempotencyKey: key, bookingId: `bkg_${key}`, amount: eur(1_000) });
+  /** The status of a new charge, or undefined when the call failed. */
+  const newChargeStatus = async (replica: PaymentProcess, what: string) => {
+    try {
+      return (await charge(replica, `${what}-${randomUUID()}`)).payment?.status;
+    } catch {
+      return undefined;
+    }
+  };
+  /** Waits (at most 2 s from the flip) until every replica behaves as `check` says. */
+  const everyReplica = (what: string, check: (replica: PaymentProcess) => Promise<boolean>) =>
+    waitFor(what, async () => (await Promise.all(replicas.map(check))).every(Boolean), 2_000);
+
+  it("goes down and comes back on every replica when payment-outage flips, with no restart", async () => {
+    await flags.serve("payment-outage", "on");
+    await everyReplica("the outage", async (replica) => {
+      const failure = await callFailure(charge(replica, `outage-${randomUUID()}`)).catch(() => undefined);
+      return failure?.code === Code.Unavailable;
+    });
+    const { faults } = (await replicas[0]?.faults.getFaults({})) ?? {};
+    assert.equal(faults?.outage, true, "GetFaults shows the faults in force");
+    await flags.serve("payment-outage", "off");
+    await everyReplica(
+      "the recovery",
+      async (replica) => (await newChargeStatus(replica, "back")) === PaymentStatus.SUCCEEDED,
+    );
+    for (const replica of replicas) assert.equal(replica.service.restarts(), 0);
+  });
+
+  it("declines every charge when payment-decline-rate serves all, and none when it serves none", async () => {
+    await flags.serve("payment-decline-rate", "all");
+    await everyReplica(
+      "the declines",
+      async (replica) => (await newChargeStatus(replica, "decline")) === PaymentStatus.DECLINED,
+    );
+    await flags.serve("payment-decline-rate", "none");
+    await everyReplica(
+      "no declines",
+      async (replica) => (await newChargeStatus(replica, "accept")) === PaymentStatus.SUCCEEDED,
+    );
+  });
+
+  it("slows every call when payment-latency-ms serves slow", async () => {
+    const took = async (replica: PaymentProcess) => {
+      const started = performance.now();
+      await replica.payments.getPayment({ paymentId: "pay_none" }).catch(() => undefined);
+      return performance.now() - started;
+    };
+    await flags.serve("payment-latency-ms", "slow");
+    await everyReplica("the latency", async (replica) => (await took(replica)) >= 500);
+    await flags.serve("payment-latency-ms", "none");
+    await everyReplica("no latency", async (replica) => (await took(replica)) < 500);
+  });
+
+  it("keeps its faults when the flag file breaks, and reports it", async () => {
+    await flags.serve("payment-outage", "on");
+    await everyReplica(
+      "the outage",
+      async (replica) => (await replica.faults.getFaults({})).faults?.outage === true,
+    );
+    const errorsBefore = replicas.map((replica) => replica.service.errorLines());
+    await flags.write('{ "flags": { "payment-outage": ');
+    await everyReplica("the report", async (replica) =>
+      replica.service.logs.some(
+        (line) =>
+          line.msg === "feature flag file refused; the flags in force are kept" && line.level === "error",
+      ),
+    );
+    for (const [index, replica] of replicas.entries()) {
+      assert.ok(replica.service.errorLines() > (errorsBefore[index] ?? 0));
+      const metrics = await (await fetch(`http://127.0.0.1:${replica.service.metricsPort}/metrics`)).text();
+      assert.match(metrics, /^feature_flag_definitions_valid 0$/m);
+      assert.equal((await callFailure(charge(replica, `still-down-${randomUUID()}`))).code, Code.Unavailable);
+    }
+    await flags.write(readFileSync(REPOSITORY_FLAGS_FILE, "utf8"));
+    await everyReplica(
+      "the repaired file",
+      async (replica) => (await replica.faults.getFaults({})).faults?.outage === false,
+    );
+  });
+
+  it("adds the flags' faults to a replica's own: the worse of the two is in force", async () => {
+    const [first, second] = replicas;
+    assert.ok(first && second);
+    await first.faults.setFaults({ latencyMs: 5 });
+    try {
+      await flags.serve("payment-decline-rate", "half");
+      await everyReplica(
+        "half declined",
+        async (replica) => (await replica.faults.getFaults({})).faults?.declineRate === 0.5,
+      );
+      const own = await first.faults.setFaults({ declineRate: 0.1 });
+      assert.deepEqual([own.faults?.declineRate, own.faults?.latencyMs], [0.5, 5]);
+      assert.equal(
+        (await second.faults.getFaults({})).faults?.latencyMs,
+        0,
+        "a replica's own faults stay its own",
+      );
+    } finally {
+      await first.faults.setFaults({ latencyMs: 0, declineRate: 0 });
+      await flags.serve("payment-decline-rate", "none");
     }
   });
 });

@@ -17,6 +17,8 @@ export interface CallContext {
    * token and the method's scopes before the handler runs); undefined for any other method.
    */
   readonly caller: Caller | undefined;
+  /** Notes a feature flag evaluated while serving the call: its variant goes on the call's log line. */
+  flagEvaluated(key: string, variant: string): void;
 }
 
 const storage = new AsyncLocalStorage<CallContext>();

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
 /** Thrown at start when the environment does not validate; names every bad variable. */
@@ -9,6 +10,9 @@ export class ConfigError extends Error {
 const port = z.coerce.number().int().min(0).max(65_535);
 const milliseconds = z.coerce.number().int().min(0);
 const flag = z.enum(["true", "false", "1", "0", ""]).transform((value) => value === "true" || value === "1");
+
+/** The repository's flag file (flagd's format): the flags of local runs, and what the cluster's ConfigMap holds. */
+export const REPOSITORY_FLAGS_FILE = fileURLToPath(new URL("../../../flags/flags.json", import.meta.url));
 
 /** Settings every service reads; each service adds its own with `.extend({...})`. */
 export const baseConfigSchema = z.object({
@@ -26,6 +30,10 @@ export const baseConfigSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** Share of new traces recorded when exporting (calls that arrive traced follow their caller's choice). */
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  /** The feature flag definitions, in flagd's format; re-read when they change. In the cluster: a ConfigMap's file. */
+  FLAGS_FILE: z.string().min(1).default(REPOSITORY_FLAGS_FILE),
+  /** How often the flag file is checked for a change. */
+  FLAGS_POLL_MS: milliseconds.min(10).default(500),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

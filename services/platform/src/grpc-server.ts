@@ -190,6 +190,8 @@ class ServedCall implements CallContext {
   private abort: AbortController | undefined;
   private abortReason: ConnectError | undefined;
   private answered = false;
+  /** The feature flags the handler evaluated, by key, with their variants; made only when one is. */
+  private flags: Record<string, string> | undefined;
 
   constructor(
     private readonly route: Route,
@@ -217,6 +219,11 @@ class ServedCall implements CallContext {
     this.abort ??= new AbortController();
     if (this.abortReason) this.abort.abort(this.abortReason);
     return this.abort.signal;
+  }
+
+  flagEvaluated(key: string, variant: string): void {
+    this.flags ??= {};
+    this.flags[key] = variant;
   }
 
   serve(): void {
@@ -266,7 +273,12 @@ class ServedCall implements CallContext {
     const code = connectError ? (connectError.code as number as grpc.status) : grpc.status.OK;
     const elapsedMs = performance.now() - this.started;
     metrics.serverHandled(serviceName, methodName, code, elapsedMs / 1000);
-    const fields = { method: path, code: grpc.status[code], duration_ms: Math.round(elapsedMs) };
+    const fields = {
+      method: path,
+      code: grpc.status[code],
+      duration_ms: Math.round(elapsedMs),
+      ...(this.flags && { feature_flags: this.flags }),
+    };
     endRpcSpan(this.trace.span, "server", code, connectError?.rawMessage);
     if (connectError === undefined) {
       logger.info(fields, "handled");

@@ -11,7 +11,13 @@ export {
   type TokenVerifierOptions,
 } from "./auth.js";
 export { type CallContext, currentCallContext, signedInCaller } from "./call-context.js";
-export { type BaseConfig, baseConfigSchema, type ConfigDefaults, configFields } from "./config.js";
+export {
+  type BaseConfig,
+  baseConfigSchema,
+  type ConfigDefaults,
+  configFields,
+  REPOSITORY_FLAGS_FILE,
+} from "./config.js";
 export * from "./errors.js";
 export {
   type ConsumerOptions,
@@ -25,6 +31,9 @@ export {
 export type { NewEvent } from "./events/envelope.js";
 export { migrateOutbox } from "./events/event-tables.js";
 export { changeWithEvents, recordEvent } from "./events/outbox.js";
+export { FlagDefinitions, type FlagEvaluation, flagFileProblem } from "./flags/definitions.js";
+export { callerContext, type FeatureFlags, type Followed, startFeatureFlags } from "./flags/feature-flags.js";
+export type { FlagObserver, ObservedEvaluation } from "./flags/observer.js";
 export { type CallOptions, type ClientOptions, createClient, type ServiceClient } from "./grpc-client.js";
 export { GrpcServer, LIVENESS_SERVICE, type ServiceHandlers } from "./grpc-server.js";
 export {

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { type baseConfigSchema, type ConfigDefaults, loadConfig } from "./config.js";
+import { type FeatureFlags, startFeatureFlags } from "./flags/feature-flags.js";
 import { createLogger, type Logger } from "./logger.js";
 import { GrpcMetrics, type HttpRoute, startMetricsServer } from "./metrics.js";
 import { startTracing } from "./tracing.js";
@@ -24,6 +25,8 @@ export interface ProcessContext<Config> {
   config: Config;
   logger: Logger;
   metrics: GrpcMetrics;
+  /** Its feature flags: the flag file's definitions, evaluated in process, kept in force as the file changes. */
+  flags: FeatureFlags;
 }
 
 /** What a process serves, built but not yet listening. */
@@ -71,7 +74,7 @@ export function loadConfigOrExit<Schema extends z.ZodObject>(
 }
 
 /**
- * The one lifecycle of every process: validated config, logs, tracing, a metrics server, the server started
+ * The one lifecycle of every process: validated config, logs, tracing, feature flags, a metrics server, the server started
  * and logged as "serving" with its ports, and on SIGTERM/SIGINT a drain (health NOT_SERVING, the delay, the
  * grace period), then everything stopped in order and exit 0 (1 when shutting down fails).
  */
@@ -87,7 +90,14 @@ export async function runProcess<Schema extends z.ZodObject<LifecycleShape>>(
     lifecycle.OTEL_TRACES_SAMPLER_ARG,
   );
   const metrics = new GrpcMetrics();
-  const parts = await definition.prepare({ config, logger, metrics });
+  const flags = await startFeatureFlags({
+    service: definition.name,
+    file: lifecycle.FLAGS_FILE,
+    pollMs: lifecycle.FLAGS_POLL_MS,
+    logger,
+    registry: metrics.registry,
+  });
+  const parts = await definition.prepare({ config, logger, metrics, flags });
   const metricsServer = await startMetricsServer(metrics.registry, lifecycle.METRICS_PORT, parts.httpRoutes);
   const grpcPort = await parts.server.start(lifecycle.PORT);
   const metricsPort = (metricsServer.address() as { port: number }).port;
@@ -102,6 +112,7 @@ export async function runProcess<Schema extends z.ZodObject<LifecycleShape>>(
         graceMs: lifecycle.SHUTDOWN_GRACE_MS,
       });
       await parts.stop?.();
+      flags.stop();
       await new Promise((resolve) => metricsServer.close(resolve));
       await stopTracing();
       logger.info("stopped");

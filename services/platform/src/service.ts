@@ -7,6 +7,7 @@ import type { ConsumerOptions, EventConsumer, EventContext, InboxEventContext } 
 import { EventMetrics } from "./events/event-metrics.js";
 import { migrateInbox, migrateOutbox } from "./events/event-tables.js";
 import { EventsRuntime } from "./events/events-runtime.js";
+import type { FeatureFlags } from "./flags/feature-flags.js";
 import { createClient, type ServiceClient } from "./grpc-client.js";
 import { GrpcServer } from "./grpc-server.js";
 import { loadConfigOrExit, type RunningProcess, runProcess } from "./lifecycle.js";
@@ -19,6 +20,8 @@ export interface ServiceRuntime<Config, Db extends Pool | undefined = Pool | und
   config: Config;
   logger: Logger;
   metrics: GrpcMetrics;
+  /** Feature flags: an OpenFeature client over the flag file's definitions (see flags/feature-flags.ts). */
+  flags: FeatureFlags;
   /** The service's own database: a pool when the service declares `database`, else undefined. */
   db: Db;
   /** A typed client to another service, with this service's deadlines, retries and metrics. */
@@ -86,7 +89,7 @@ export function runService<
     name: definition.name,
     config: definition.config,
     defaults: definition.defaults,
-    async prepare({ config: serviceConfig, logger, metrics }) {
+    async prepare({ config: serviceConfig, logger, metrics, flags }) {
       const config: z.output<Schema> & BaseConfig = serviceConfig;
       let db: Pool | undefined;
       let databaseUrl: string | undefined;
@@ -117,6 +120,7 @@ export function runService<
         config,
         logger,
         metrics,
+        flags,
         db,
         client(service, address) {
           const client = createClient(service, address, { metrics, retries: !config.MESH_MODE });

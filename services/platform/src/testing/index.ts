@@ -5,6 +5,7 @@ export {
   type LogCapture,
   startEventsTestKit,
 } from "./events-test-kit.js";
+export { copyFlagFile, type FlagFileContents, type FlagFileCopy } from "./flag-file-copy.js";
 export { freePort } from "./free-port.js";
 export { postgresBinaries, type ReplicatedPostgres, startReplicatedPostgres } from "./postgres-servers.js";
 export { type RedisServer, startRedisServer } from "./redis-server.js";
