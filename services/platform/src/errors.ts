@@ -10,10 +10,14 @@ export interface FieldViolation {
   description: string;
 }
 
+/** Bad input: one violation per bad field, or none with a `message` when no single field is at fault. */
 export class InvalidArgumentError extends Error {
   override name = "InvalidArgumentError";
-  constructor(readonly violations: readonly FieldViolation[]) {
-    super(violations.map((violation) => `${violation.field}: ${violation.description}`).join("; "));
+  constructor(
+    readonly violations: readonly FieldViolation[],
+    message = violations.map((violation) => `${violation.field}: ${violation.description}`).join("; "),
+  ) {
+    super(message);
   }
 }
 

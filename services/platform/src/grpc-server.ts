@@ -19,10 +19,12 @@ import {
   reflectionPackageDefinition,
   type UnaryMethods,
 } from "./descriptors.js";
+import { InvalidArgumentError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { GrpcMetrics } from "./metrics.js";
 import { endRpcSpan, type RpcSpan, startServerSpan } from "./rpc-tracing.js";
 import { encodeStatusDetails, STATUS_DETAILS_KEY, toConnectError } from "./status.js";
+import { textContentViolations } from "./validation.js";
 
 /** A typed async handler per method of a service. */
 export type ServiceHandlers<S extends DescService> = {
@@ -71,7 +73,7 @@ export class GrpcServer {
     for (const method of service.methods) {
       const handler = handlerByName[method.localName];
       if (handler === undefined) throw new Error(`${service.typeName}: no handler for ${method.name}`);
-      definition[method.localName] = grpcMethodDefinition(method);
+      definition[method.localName] = servedMethodDefinition(method);
       implementation[method.localName] = this.wrap(service.typeName, method, handler);
     }
     this.server.addService(definition as grpc.ServiceDefinition, implementation);
@@ -131,6 +133,7 @@ export class GrpcServer {
       serviceName,
       methodName: method.name,
       path: `/${serviceName}/${method.name}`,
+      input: method.input,
       output: method.output,
       run,
       options: this.options,
@@ -139,11 +142,48 @@ export class GrpcServer {
   }
 }
 
+/** Request bytes that are not a message of the method's input: what the deserializer hands the call instead. */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The method's definition with a deserializer that never throws: grpc-js answers a throwing one INTERNAL, but
+ * bytes that do not decode are the caller's fault, which the call answers INVALID_ARGUMENT (see ServedCall).
+ */
+function servedMethodDefinition(method: DescMethod): ReturnType<typeof grpcMethodDefinition> {
+  const definition = grpcMethodDefinition(method);
+  return {
+    ...definition,
+    requestDeserialize(bytes) {
+      try {
+        return definition.requestDeserialize(bytes);
+      } catch (error) {
+        return new UndecodableRequest(error instanceof Error ? error.message : String(error)) as never;
+      }
+    },
+  };
+}
+
+/**
+ * Why a request is refused before its handler runs, if it is: bytes that are not a message of the method's
+ * input, or strings that no service can store or pass on (see textContentViolations). Every method of every
+ * service gets this check, so no handler needs one of its own for string content.
+ */
+function refusalOf(input: DescMessage, request: unknown): InvalidArgumentError | undefined {
+  if (request instanceof UndecodableRequest) {
+    return new InvalidArgumentError([], `the request is not a valid ${input.typeName}: ${request.reason}`);
+  }
+  const violations = textContentViolations(input, request as MessageShape<DescMessage>);
+  return violations.length > 0 ? new InvalidArgumentError(violations) : undefined;
+}
+
 /** What every call of one method shares. */
 interface Route {
   serviceName: string;
   methodName: string;
   path: string;
+  input: DescMessage;
   output: DescMessage;
   run: (request: unknown, context: CallContext) => Promise<unknown>;
   options: GrpcServerOptions;
@@ -193,6 +233,11 @@ class ServedCall implements CallContext {
   }
 
   serve(): void {
+    const refusal = refusalOf(this.route.input, this.call.request);
+    if (refusal) {
+      this.answer(refusal);
+      return;
+    }
     context.with(this.trace.context, () =>
       runInCallContext(this, this.route.run, this.call.request, this).then(this.onResponse, this.onError),
     );

@@ -39,4 +39,4 @@ export {
   type ServiceRuntime,
 } from "./service.js";
 export { toConnectError } from "./status.js";
-export { RequestCheck } from "./validation.js";
+export { RequestCheck, textContentViolations } from "./validation.js";

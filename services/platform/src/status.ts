@@ -23,9 +23,11 @@ export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
  */
 export function toConnectError(error: unknown): ConnectError {
   if (error instanceof InvalidArgumentError) {
-    return new ConnectError(error.message, Code.InvalidArgument, undefined, [
-      { desc: BadRequestSchema, value: { fieldViolations: [...error.violations] } },
-    ]);
+    const details =
+      error.violations.length > 0
+        ? [{ desc: BadRequestSchema, value: { fieldViolations: [...error.violations] } }]
+        : [];
+    return new ConnectError(error.message, Code.InvalidArgument, undefined, details);
   }
   if (error instanceof NotFoundError) {
     const details = error.field
