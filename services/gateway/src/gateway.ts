@@ -27,6 +27,7 @@ import { observe } from "./observe.js";
 import { accessByProcedure, exposedServices } from "./public-api.js";
 import { RateLimiter } from "./rate-limit.js";
 import { reflectionImplementation } from "./reflection.js";
+import { strictJsonOptions, textContent, undecodableRequests } from "./request-content.js";
 
 /**
  * The edge: one port that speaks Connect (JSON and binary), gRPC-Web and gRPC, over HTTP/1.1 and h2c alike
@@ -53,8 +54,11 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
   access.set(`/${ServerReflection.typeName}/${ServerReflection.method.serverReflectionInfo.name}`, "public");
 
   const edgeRequests = new WeakMap<NodeRequest, EdgeRequest>();
+  const undecodable = undecodableRequests({ logger, metrics });
   const handleRpc = connectNodeAdapter({
     readMaxBytes: config.GATEWAY_MAX_REQUEST_BYTES,
+    jsonOptions: strictJsonOptions,
+    requestGate: undecodable.requestGate,
     // Every request reaches the adapter through handleRequest below, which records its EdgeRequest first.
     contextValues: (request) => {
       const edge = edgeRequests.get(request);
@@ -62,6 +66,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
       return createContextValues().set(edgeRequestKey, edge);
     },
     interceptors: [
+      undecodable.interceptor,
       observe({ logger, metrics, quiet: new Set([Health.typeName, ServerReflection.typeName]) }),
       admission(config.GATEWAY_MAX_IN_FLIGHT, (procedure) => access.has(procedure)),
       guard({
@@ -80,6 +85,7 @@ export function createGateway(config: GatewayConfig, logger: Logger, metrics: Gr
           config.RATE_LIMIT_MAX_TRACKED,
         ),
       }),
+      textContent(),
     ],
     routes(router) {
       routeExposedServices(router, exposedServices, clientOf, {
