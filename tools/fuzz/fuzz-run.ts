@@ -306,7 +306,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     });
     if (details.failed) {
       failures.push(
-        `${procedure} (seed ${methodSeed}, path "${details.counterexamplePath}"):\n` +
+        `${procedure}, replay with: npm run fuzz -- --seed ${seed} --method ${target.method.name}\n` +
           `${fc.defaultReportMessage(details) ?? ""}`,
       );
     }
