@@ -1,7 +1,7 @@
 import type { Metadata } from "@grpc/grpc-js";
-import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
-import { UnauthenticatedError } from "./errors.js";
+import { UnauthenticatedError, UnavailableError } from "./errors.js";
 
 /** The user a request acts for, as proved by a verified access token. */
 export interface Caller {
@@ -30,7 +30,9 @@ const VERIFIED_TOKENS_KEPT = 5_000;
 /**
  * Verifies access tokens against identity's JWKS. Keys are fetched once and cached; a token signed with a
  * key id the cache does not know triggers a refetch (rate-limited by jose), so a key rotation needs no
- * restart. Signature, issuer, audience and expiry are all checked; any failure is UNAUTHENTICATED. A token
+ * restart. Signature, issuer, audience and expiry are all checked; any failure is UNAUTHENTICATED, except a key
+ * set that cannot be fetched (unreachable, timing out, not 200, not a key set), which is UNAVAILABLE: the token
+ * may well be good, and the caller should retry rather than sign in again. A token
  * that passed is remembered for a while (see VERIFIED_TOKEN_TTL_MS): the signature check is the costliest
  * part of most calls, and a client sends the same token with every call until it expires.
  */
@@ -63,7 +65,10 @@ export class TokenVerifier {
       if (validForMs > 0)
         this.verified.set(token, caller, { ttl: Math.min(VERIFIED_TOKEN_TTL_MS, validForMs) });
       return caller;
-    } catch {
+    } catch (error) {
+      if (keySetUnavailable(error)) {
+        throw new UnavailableError("the keys that verify access tokens cannot be fetched; retry later");
+      }
       // Why a token failed (expired, tampered, wrong issuer) is logged by nobody and told to nobody: the
       // answer is the same so that a forger learns nothing.
       throw new UnauthenticatedError("a valid access token is required");
@@ -74,6 +79,20 @@ export class TokenVerifier {
   async authenticate(metadata: Metadata): Promise<Caller> {
     return this.verify(bearerToken(metadata.get("authorization")[0]));
   }
+}
+
+/**
+ * Whether verifying failed for want of the key set rather than because of the token. jose reports a token's
+ * faults as subclasses of JOSEError; fetching the key set fails with the network's own error (refused, reset),
+ * JWKSTimeout, JWKSInvalid, or a plain JOSEError (not 200, not JSON).
+ */
+function keySetUnavailable(error: unknown): boolean {
+  if (!(error instanceof errors.JOSEError)) return true;
+  return (
+    error instanceof errors.JWKSTimeout ||
+    error instanceof errors.JWKSInvalid ||
+    error.code === errors.JOSEError.code
+  );
 }
 
 /** The token of an `authorization: Bearer <token>` header value. */
