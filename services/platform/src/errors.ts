@@ -53,3 +53,14 @@ export class PermissionDeniedError extends Error {
 export class UnavailableError extends Error {
   override name = "UnavailableError";
 }
+
+/** The caller has used up an allowance (e.g. sign-in attempts) and may try again after `retryAfterMs`. */
+export class ResourceExhaustedError extends Error {
+  override name = "ResourceExhaustedError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
