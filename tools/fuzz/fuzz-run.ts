@@ -4,6 +4,7 @@
  * (Connect JSON, Connect binary, gRPC-Web, gRPC) when it routes the method, or over gRPC straight to the
  * service. Properties of every call:
  *   - no INTERNAL, UNKNOWN or DATA_LOSS status and no HTTP 5xx: bad input is the caller's fault;
+ *   - a well-formed message refused as INVALID_ARGUMENT names the fields at fault (google.rpc.BadRequest);
  *   - no process died or restarted, and no process wrote an error-level log line;
  *   - a refused call changed no database: every table's row count and content digest are as before.
  * A failure is shrunk by fast-check and reported with its seed and path, which replay it exactly.
@@ -294,6 +295,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     const problems: string[] = [];
     if (SERVER_FAULTS.has(answer.code)) problems.push(`answered ${answer.code}: ${answer.message}`);
     if (answer.httpStatus >= 500) problems.push(`answered HTTP ${answer.httpStatus} (${answer.code})`);
+    // A message that decodes but is refused as bad input has a field at fault: the answer must name it.
+    if (
+      answer.code === "INVALID_ARGUMENT" &&
+      call.payload.kind === "message" &&
+      answer.fieldViolations.length === 0
+    ) {
+      problems.push(`INVALID_ARGUMENT without a field violation: ${answer.message}`);
+    }
     for (const [name, service] of stack.processes) {
       if (service.restarts() > 0) problems.push(`${name} restarted`);
       if (service.process.exitCode !== null || service.process.signalCode !== null) {

@@ -127,14 +127,16 @@ describe("the edge under abuse", () => {
   });
 
   it("refuses oversized headers and bodies with a 4xx, and serves other callers meanwhile", async () => {
-    const oversizedHeader = (): Promise<string> =>
+    /**
+     * The status line the gateway answers a raw HTTP/1.1 request with. The gateway may answer and close before
+     * it has read everything sent (it refuses a body by its Content-Length): a failed write is expected.
+     */
+    const statusLineOf = (head: string, body: Uint8Array = new Uint8Array()): Promise<string> =>
       new Promise((resolve) => {
-        const socket = connectTcp(port, host, () =>
-          socket.write(
-            `POST ${GET_TOUR} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
-              `X-Big: ${"a".repeat(64 * 1024)}\r\nContent-Length: 2\r\n\r\n{}`,
-          ),
-        );
+        const socket = connectTcp(port, host, () => {
+          socket.write(head);
+          socket.write(body);
+        });
         let answer = "";
         socket.on("data", (chunk: Buffer) => {
           answer += chunk.toString("latin1");
@@ -142,22 +144,36 @@ describe("the edge under abuse", () => {
         socket.on("error", () => {});
         socket.on("close", () => resolve(answer.split("\r\n")[0] ?? ""));
       });
-    const oversizedBody = () =>
-      caller.call("connect-json", GET_TOUR, new Uint8Array(4 * 1024 * 1024).fill(0x20), {
-        headers: { "x-forwarded-for": ABUSER_ADDRESS },
-        timeoutMs: 30_000,
-      });
+    const request = (headers: string) =>
+      `POST ${GET_TOUR} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+      `Connect-Protocol-Version: 1\r\nX-Forwarded-For: ${ABUSER_ADDRESS}\r\nConnection: close\r\n${headers}\r\n`;
+    const oversizedHeader = () =>
+      statusLineOf(request(`X-Big: ${"a".repeat(64 * 1024)}\r\nContent-Length: 2\r\n`), Buffer.from("{}"));
+    const bodyBytes = 4 * 1024 * 1024;
+    // Declared too large: refused by its Content-Length before any of it is read.
+    const declaredBody = () => statusLineOf(request(`Content-Length: ${bodyBytes}\r\n`));
+    // Sent too large, chunked: refused once the gateway has read its limit. It may close the connection while
+    // the rest is still being sent, and the reset can then overtake its answer: no answer is an answer too.
+    const streamedBody = () =>
+      statusLineOf(
+        request("Transfer-Encoding: chunked\r\n"),
+        Buffer.concat([
+          Buffer.from(`${bodyBytes.toString(16)}\r\n`),
+          Buffer.alloc(bodyBytes, 0x20),
+          Buffer.from("\r\n0\r\n\r\n"),
+        ]),
+      );
     const abuse = Promise.all([
       Promise.all(Array.from({ length: 20 }, oversizedHeader)),
-      Promise.all(Array.from({ length: 10 }, oversizedBody)),
+      Promise.all(Array.from({ length: 5 }, declaredBody)),
+      Promise.all(Array.from({ length: 5 }, streamedBody)),
     ]);
     await normalCalls("beside oversized headers and bodies");
-    const [headerAnswers, bodyAnswers] = await abuse;
+    const [headerAnswers, declaredAnswers, streamedAnswers] = await abuse;
     for (const statusLine of headerAnswers) assert.match(statusLine, /^HTTP\/1\.1 431 /);
-    for (const answer of bodyAnswers) {
-      assert.equal(answer.code, "RESOURCE_EXHAUSTED", answer.message);
-      assert.ok(answer.httpStatus >= 400 && answer.httpStatus < 500, `HTTP ${answer.httpStatus}`);
-    }
+    // RESOURCE_EXHAUSTED, which the Connect protocol sends as HTTP 429.
+    for (const statusLine of declaredAnswers) assert.match(statusLine, /^HTTP\/1\.1 429 /);
+    for (const statusLine of streamedAnswers) assert.match(statusLine, /^(HTTP\/1\.1 429 |$)/);
   });
 
   it("throttles a burst far over one address's rate limit, and serves other addresses meanwhile", async (t) => {
@@ -166,13 +182,15 @@ describe("the edge under abuse", () => {
     let stop = false;
     const flood = async () => {
       while (!stop) {
-        const answer = await caller.call("connect-json", `/${CatalogService.typeName}/ListTours`, body, {
-          headers: { "x-forwarded-for": ABUSER_ADDRESS },
-        });
+        const answer = await caller
+          .call("connect-json", `/${CatalogService.typeName}/ListTours`, body, {
+            headers: { "x-forwarded-for": ABUSER_ADDRESS },
+          })
+          .catch(() => ({ code: "NO_ANSWER_IN_TIME" }));
         outcomes.set(answer.code, (outcomes.get(answer.code) ?? 0) + 1);
       }
     };
-    const flooders = Array.from({ length: 32 }, flood);
+    const flooders = Array.from({ length: 16 }, flood);
     await sleep(1_000);
     try {
       await normalCalls("beside a burst over the rate limit");
@@ -182,8 +200,11 @@ describe("the edge under abuse", () => {
     }
     t.diagnostic(`the flooding address: ${JSON.stringify(Object.fromEntries(outcomes))}`);
     assert.ok((outcomes.get("RESOURCE_EXHAUSTED") ?? 0) > 0, JSON.stringify([...outcomes]));
+    // The flooder may also wait in vain on a busy machine (its own client is busy too); never a server fault.
     assert.deepEqual(
-      [...outcomes.keys()].filter((code) => code !== "OK" && code !== "RESOURCE_EXHAUSTED"),
+      [...outcomes.keys()].filter(
+        (code) => !["OK", "RESOURCE_EXHAUSTED", "NO_ANSWER_IN_TIME"].includes(code),
+      ),
       [],
       JSON.stringify([...outcomes]),
     );

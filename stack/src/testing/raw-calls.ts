@@ -4,7 +4,11 @@
  * message types can encode; these send anything, as a hostile or broken client would, and report the answer
  * as HTTP status plus gRPC status code name.
  */
+import { fromBinary } from "@bufbuild/protobuf";
+import { base64Decode } from "@bufbuild/protobuf/wire";
 import * as grpc from "@grpc/grpc-js";
+import { BadRequestSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
+import { StatusSchema } from "@tourmesh/gen/google/rpc/status_pb.js";
 
 export type WireProtocol = "connect-json" | "connect-proto" | "grpc-web" | "grpc";
 
@@ -14,8 +18,27 @@ export interface RawAnswer {
   /** The gRPC status name, e.g. "OK", "INVALID_ARGUMENT". */
   code: string;
   message: string;
+  /** The fields named by the answer's google.rpc.BadRequest detail, if it has one. */
+  fieldViolations: string[];
   /** The response message bytes of a successful call (binary protocols) or its JSON text. */
   body?: Uint8Array;
+}
+
+const BAD_REQUEST = BadRequestSchema.typeName;
+
+function violatedFields(badRequests: Uint8Array[]): string[] {
+  return badRequests.flatMap((bytes) =>
+    fromBinary(BadRequestSchema, bytes).fieldViolations.map((violation) => violation.field),
+  );
+}
+
+/** The BadRequest fields of a binary google.rpc.Status (gRPC's grpc-status-details-bin). */
+function fieldsOfStatus(statusBytes: Uint8Array | undefined): string[] {
+  if (statusBytes === undefined) return [];
+  const details = fromBinary(StatusSchema, statusBytes).details;
+  return violatedFields(
+    details.filter((detail) => detail.typeUrl.endsWith(`/${BAD_REQUEST}`)).map((detail) => detail.value),
+  );
 }
 
 /** "INVALID_ARGUMENT" for 3: the name every gRPC implementation and this repository's logs use. */
@@ -32,10 +55,18 @@ function envelope(bytes: Uint8Array): Uint8Array {
 }
 
 /** The status of a gRPC-Web answer: its headers (trailers-only) or the trailer frame (flag 0x80) of its body. */
-function grpcWebStatus(headers: Headers, body: Uint8Array): { code: number; message: string } {
+function grpcWebStatus(
+  headers: Headers,
+  body: Uint8Array,
+): { code: number; message: string; fieldViolations: string[] } {
   const fromHeaders = headers.get("grpc-status");
   if (fromHeaders !== null) {
-    return { code: Number(fromHeaders), message: decodeURIComponent(headers.get("grpc-message") ?? "") };
+    const details = headers.get("grpc-status-details-bin");
+    return {
+      code: Number(fromHeaders),
+      message: decodeURIComponent(headers.get("grpc-message") ?? ""),
+      fieldViolations: fieldsOfStatus(details === null ? undefined : base64Decode(details)),
+    };
   }
   let offset = 0;
   while (offset + 5 <= body.byteLength) {
@@ -53,14 +84,16 @@ function grpcWebStatus(headers: Headers, body: Uint8Array): { code: number; mess
             line.slice(line.indexOf(":") + 1).trim(),
           ]),
       );
+      const details = trailers.get("grpc-status-details-bin");
       return {
         code: Number(trailers.get("grpc-status") ?? grpc.status.UNKNOWN),
         message: decodeURIComponent(trailers.get("grpc-message") ?? ""),
+        fieldViolations: fieldsOfStatus(details === undefined ? undefined : base64Decode(details)),
       };
     }
     offset += 5 + length;
   }
-  return { code: grpc.status.UNKNOWN, message: "no grpc-status in the gRPC-Web answer" };
+  return { code: grpc.status.UNKNOWN, message: "no grpc-status in the gRPC-Web answer", fieldViolations: [] };
 }
 
 export interface RawCaller {
@@ -103,11 +136,13 @@ export function rawCaller(address: string): RawCaller {
     });
     const answer = new Uint8Array(await response.arrayBuffer());
     if (protocol === "grpc-web") {
-      const { code, message } = grpcWebStatus(response.headers, answer);
-      return { httpStatus: response.status, code: codeName(code), message, body: answer };
+      const { code, message, fieldViolations } = grpcWebStatus(response.headers, answer);
+      return { httpStatus: response.status, code: codeName(code), message, fieldViolations, body: answer };
     }
-    if (response.ok) return { httpStatus: response.status, code: "OK", message: "", body: answer };
-    let error: { code?: string; message?: string } = {};
+    if (response.ok) {
+      return { httpStatus: response.status, code: "OK", message: "", fieldViolations: [], body: answer };
+    }
+    let error: { code?: string; message?: string; details?: Array<{ type?: string; value?: string }> } = {};
     try {
       error = JSON.parse(new TextDecoder().decode(answer)) as typeof error;
     } catch {
@@ -117,6 +152,11 @@ export function rawCaller(address: string): RawCaller {
       httpStatus: response.status,
       code: error.code ? error.code.toUpperCase() : `HTTP_${response.status}`,
       message: error.message ?? "",
+      fieldViolations: violatedFields(
+        (error.details ?? [])
+          .filter((detail) => detail.type === BAD_REQUEST && detail.value !== undefined)
+          .map((detail) => base64Decode(detail.value ?? "")),
+      ),
     };
   }
 
@@ -141,8 +181,21 @@ export function rawCaller(address: string): RawCaller {
         (error, response) =>
           resolve(
             error
-              ? { httpStatus: 200, code: codeName(error.code), message: error.details }
-              : { httpStatus: 200, code: "OK", message: "", ...(response ? { body: response } : {}) },
+              ? {
+                  httpStatus: 200,
+                  code: codeName(error.code),
+                  message: error.details,
+                  fieldViolations: fieldsOfStatus(
+                    error.metadata.get("grpc-status-details-bin")[0] as Buffer | undefined,
+                  ),
+                }
+              : {
+                  httpStatus: 200,
+                  code: "OK",
+                  message: "",
+                  fieldViolations: [],
+                  ...(response ? { body: response } : {}),
+                },
           ),
       ),
     );
