@@ -1,8 +1,7 @@
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { type DescMessage, type MessageShape, ScalarType } from "@bufbuild/protobuf";
 import {
-  buildPath,
   isReflectMessage,
-  type PathBuilder,
+  type Path,
   pathToString,
   type ReflectMessage,
   reflect,
@@ -76,44 +75,91 @@ export function textContentViolations(
   message: MessageShape<DescMessage>,
 ): FieldViolation[] {
   const violations: FieldViolation[] = [];
-  collectTextViolations(reflect(schema, message), buildPath(schema), violations);
+  if (holdsText(schema)) collectTextViolations(reflect(schema, message), [], violations);
   return violations;
 }
 
-function collectTextViolations(
-  message: ReflectMessage,
-  path: PathBuilder,
-  violations: FieldViolation[],
-): void {
-  const check = (value: unknown, at: PathBuilder) => {
-    if (typeof value !== "string") return;
-    const description = textViolation(value);
-    if (description) violations.push({ field: pathToString(at.toPath()), description });
-  };
-  const visit = (value: unknown, at: PathBuilder) => {
-    if (isReflectMessage(value)) collectTextViolations(value, at, violations);
-    else check(value, at);
-  };
-  for (const field of message.fields) {
-    if (field.fieldKind === "enum" || !message.isSet(field)) continue;
-    const at = path.clone().field(field);
+/** Whether a message of this type can hold a string at all, nested ones included; remembered per type. */
+const textHolders = new WeakMap<DescMessage, boolean>();
+function holdsText(desc: DescMessage, visiting?: Set<DescMessage>): boolean {
+  const known = textHolders.get(desc);
+  if (known !== undefined) return known;
+  return decideHoldsText(desc, visiting ?? new Set());
+}
+
+function decideHoldsText(desc: DescMessage, visiting: Set<DescMessage>): boolean {
+  // A type met again while deciding (a recursive type) adds nothing new to the answer.
+  if (visiting.has(desc)) return false;
+  visiting.add(desc);
+  const holds = desc.fields.some((field) => {
     switch (field.fieldKind) {
       case "scalar":
-        check(message.get(field), at);
+        return field.scalar === ScalarType.STRING;
+      case "message":
+        return holdsText(field.message, visiting);
+      case "list":
+        return field.listKind === "scalar"
+          ? field.scalar === ScalarType.STRING
+          : field.listKind === "message" && holdsText(field.message, visiting);
+      case "map":
+        if (field.mapKey === ScalarType.STRING) return true;
+        return field.mapKind === "scalar"
+          ? field.scalar === ScalarType.STRING
+          : field.mapKind === "message" && holdsText(field.message, visiting);
+      default:
+        return false;
+    }
+  });
+  visiting.delete(desc);
+  if (visiting.size === 0) textHolders.set(desc, holds);
+  return holds;
+}
+
+/** A violation for `value` at the path `at()` makes, if the string is one no service can take. */
+function checkText(value: unknown, at: () => Path, violations: FieldViolation[]): void {
+  if (typeof value !== "string") return;
+  const description = textViolation(value);
+  if (description) violations.push({ field: pathToString(at()), description });
+}
+
+function visitText(value: unknown, at: () => Path, violations: FieldViolation[]): void {
+  if (!isReflectMessage(value)) checkText(value, at, violations);
+  else if (holdsText(value.desc)) collectTextViolations(value, at(), violations);
+}
+
+/** Walks `message`; `path` leads to it from the request, and a violation's field path is made only when found. */
+function collectTextViolations(message: ReflectMessage, path: Path, violations: FieldViolation[]): void {
+  for (const field of message.fields) {
+    switch (field.fieldKind) {
+      case "scalar":
+        if (field.scalar === ScalarType.STRING) {
+          // Per call and per string field: no allocation unless the string is at fault.
+          const description = textViolation(message.get(field) as string);
+          if (description) violations.push({ field: pathToString([...path, field]), description });
+        }
         break;
       case "message":
-        collectTextViolations(message.get(field), at, violations);
+        if (message.isSet(field) && holdsText(field.message)) {
+          collectTextViolations(message.get(field), [...path, field], violations);
+        }
         break;
       case "list": {
         let index = 0;
-        for (const item of message.get(field)) visit(item, at.clone().list(index++));
+        for (const item of message.get(field)) {
+          const at = index++;
+          visitText(item, () => [...path, field, { kind: "list_sub", index: at }], violations);
+        }
         break;
       }
       case "map":
         for (const [key, value] of message.get(field)) {
-          const entry = at.clone().map(key as string | number | bigint | boolean);
-          check(key, entry);
-          visit(value, entry);
+          const at = (): Path => [
+            ...path,
+            field,
+            { kind: "map_sub", key: key as string | number | bigint | boolean },
+          ];
+          checkText(key, at, violations);
+          visitText(value, at, violations);
         }
         break;
     }
