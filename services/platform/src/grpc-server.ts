@@ -48,10 +48,11 @@ export const LIVENESS_SERVICE = "liveness";
 const DEADLINE_CLOCK_SLACK_MS = 5;
 
 /**
- * A grpc-js server that serves protobuf-es services with typed async handlers, and on every call: gives a
- * default deadline, answers DEADLINE_EXCEEDED when it passes, maps thrown errors to gRPC statuses with
- * google.rpc details, records metrics and writes one log line. It always serves grpc.health.v1 and
- * reflection, and drains on shutdown.
+ * A grpc-js server that serves protobuf-es services with typed async handlers, and on every call: refuses a
+ * request that does not decode or holds a string no service can take (see refusalOf), gives a default
+ * deadline, answers DEADLINE_EXCEEDED when it passes, maps thrown errors to gRPC statuses with google.rpc
+ * details, records metrics and writes one log line. It always serves grpc.health.v1 and reflection, and
+ * drains on shutdown.
  */
 export class GrpcServer {
   readonly server = new grpc.Server();
