@@ -30,6 +30,7 @@ import { isOfrepRequest, ofrepHandler } from "./ofrep.js";
 import { accessByProcedure, exposedServices } from "./public-api.js";
 import { RateLimiter } from "./rate-limit.js";
 import { reflectionImplementation } from "./reflection.js";
+import { strictJsonOptions, textContent, undecodableRequests } from "./request-content.js";
 import { webApp } from "./web-app.js";
 
 /**
@@ -86,8 +87,11 @@ export function createGateway(
   });
 
   const edgeRequests = new WeakMap<NodeRequest, EdgeRequest>();
+  const undecodable = undecodableRequests({ logger, metrics });
   const handleRpc = connectNodeAdapter({
     readMaxBytes: config.GATEWAY_MAX_REQUEST_BYTES,
+    jsonOptions: strictJsonOptions,
+    requestGate: undecodable.requestGate,
     // Every request reaches the adapter through handleRequest below, which records its EdgeRequest first.
     contextValues: (request) => {
       const edge = edgeRequests.get(request);
@@ -95,6 +99,7 @@ export function createGateway(
       return createContextValues().set(edgeRequestKey, edge);
     },
     interceptors: [
+      undecodable.interceptor,
       observe({ logger, metrics, quiet: new Set([Health.typeName, ServerReflection.typeName]) }),
       admission(config.GATEWAY_MAX_IN_FLIGHT, (procedure) => access.has(procedure)),
       guard({
@@ -106,6 +111,7 @@ export function createGateway(
           config.RATE_LIMIT_MAX_TRACKED,
         ),
       }),
+      textContent(),
     ],
     routes(router) {
       routeExposedServices(router, exposedServices, clientOf, {

@@ -1,6 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { RetryInfoSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
-import { requireScopes, type TokenVerifier } from "@tourmesh/platform";
+import { requireScopes, retryInfoDetail, type TokenVerifier } from "@tourmesh/platform";
 import { edgeRequestKey } from "./edge-request.js";
 import type { Access } from "./public-api.js";
 import type { RateLimiter } from "./rate-limit.js";
@@ -19,15 +18,7 @@ export interface GuardOptions {
  */
 export function refusedForNow(message: string, code: Code, retryAfterMs: number): ConnectError {
   return new ConnectError(message, code, { "retry-after": String(Math.ceil(retryAfterMs / 1000)) }, [
-    {
-      desc: RetryInfoSchema,
-      value: {
-        retryDelay: {
-          seconds: BigInt(Math.floor(retryAfterMs / 1000)),
-          nanos: (retryAfterMs % 1000) * 1_000_000,
-        },
-      },
-    },
+    retryInfoDetail(retryAfterMs),
   ]);
 }
 

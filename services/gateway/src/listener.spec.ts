@@ -108,6 +108,22 @@ describe("dual-protocol listener", () => {
     await once(socket, "close");
   });
 
+  it("sends an idle HTTP/2 connection away, after serving it", async (t) => {
+    const server = createDualProtocolServer(answer, { idleSessionTimeoutMs: 300 });
+    const port = await server.listen(0);
+    t.after(() => server.close(0));
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    t.after(() => session.destroy());
+    const closed = once(session, "close");
+    const goaway = once(session, "goaway");
+    const stream = session.request({ ":path": "/" });
+    stream.resume();
+    await once(stream, "end");
+    const started = performance.now();
+    await Promise.all([goaway, closed]);
+    assert.ok(performance.now() - started < 5_000);
+  });
+
   it("closes after the requests in flight, asking HTTP/1.1 clients not to reuse the connection", async () => {
     const server = createDualProtocolServer(answer);
     const port = await server.listen(0);

@@ -32,11 +32,12 @@ export interface DualProtocolServer {
  * over TLS, where ALPN picks the protocol; in plain text it answers an HTTP/1.1 request with HTTP/2 frames
  * (curl reports "HTTP/0.9"). So a TCP server reads each connection's first bytes: the HTTP/2 client preface
  * hands the socket to an http2 server, anything else to an http server. The bytes read are put back with
- * `unshift`; both servers read a socket's buffered bytes before its later traffic.
+ * `unshift`; both servers read a socket's buffered bytes before its later traffic. A connection that says
+ * nothing for `firstBytesTimeoutMs` is dropped; an HTTP/2 one idle for `idleSessionTimeoutMs` is sent away.
  */
 export function createDualProtocolServer(
   handler: (request: NodeRequest, response: NodeResponse) => void,
-  { firstBytesTimeoutMs = 10_000 } = {},
+  { firstBytesTimeoutMs = 10_000, idleSessionTimeoutMs = 120_000 } = {},
 ): DualProtocolServer {
   const sockets = new Set<Socket>();
   const sessions = new Set<ServerHttp2Session>();
@@ -59,6 +60,10 @@ export function createDualProtocolServer(
   };
   const http1 = createHttp1Server(serve);
   const http2 = createHttp2Server({}, serve);
+  // An HTTP/2 connection with nothing going on is asked to go away (GOAWAY, then closed) after a while, so that
+  // idle clients cannot hold sockets and sessions forever; HTTP/1.1 has keepAliveTimeout for that. Longer than
+  // any call's deadline, and well-behaved clients reconnect when they have something to send.
+  http2.setTimeout(idleSessionTimeoutMs);
   http2.on("session", (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));

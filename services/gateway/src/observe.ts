@@ -21,7 +21,7 @@ const headerGetter: TextMapGetter<Headers> = {
 };
 
 /** The gRPC name of a code, as the platform's logs and metrics spell it: "INVALID_ARGUMENT". */
-function codeName(code: Code | 0): string {
+export function codeName(code: Code | 0): string {
   return code === 0 ? "OK" : Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
 

@@ -2,16 +2,21 @@ import type { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identit
 import {
   type AuthMetrics,
   type HttpRoute,
+  ResourceExhaustedError,
   type ServiceHandlers,
   UnauthenticatedError,
 } from "@tourmesh/platform";
 import { issueAccessToken, type TokenSettings } from "./access-tokens.js";
 import { authenticate, checkSignIn } from "./sign-in.js";
+import type { SignInFailures } from "./sign-in-failures.js";
+import { throttleKey } from "./sign-in-throttle.js";
 import { publicJwks, type SigningKey } from "./signing-keys.js";
 import type { UserStore } from "./user-store.js";
 
 export interface IdentityDependencies {
   users: UserStore;
+  /** Failed sign-ins per username, for throttling (see sign-in-throttle.ts). */
+  failures: SignInFailures;
   /** Signs every new token. */
   signingKey: SigningKey;
   tokens: TokenSettings;
@@ -21,16 +26,33 @@ export interface IdentityDependencies {
   authMetrics: AuthMetrics;
 }
 
-/** IdentityService over gRPC: checks the request, checks the credentials, signs a token. */
+/**
+ * IdentityService over gRPC: checks the request, refuses a name locked by failed attempts, checks the
+ * credentials (counting a failure, clearing the count on success), signs a token.
+ */
 export function identityHandlers(deps: IdentityDependencies): ServiceHandlers<typeof IdentityService> {
   return {
     async signIn(request) {
       checkSignIn(request);
+      const key = throttleKey(request.username);
+      const lockedForMs = await deps.failures.lockedForMs(key);
+      if (lockedForMs > 0) {
+        throw new ResourceExhaustedError(
+          `too many failed sign-ins for this username; retry in ${Math.ceil(lockedForMs / 1000)} s`,
+          lockedForMs,
+        );
+      }
       const found = await deps.users.findByUsername(request.username);
-      const user = await authenticate(found, request.password, deps.dummyHash).catch((error: unknown) => {
-        if (error instanceof UnauthenticatedError) deps.authMetrics.failed("wrong_credentials");
-        throw error;
-      });
+      const user = await authenticate(found, request.password, deps.dummyHash).catch(
+        async (error: unknown) => {
+          if (error instanceof UnauthenticatedError) {
+            deps.authMetrics.failed("wrong_credentials");
+            await deps.failures.recordFailure(key);
+          }
+          throw error;
+        },
+      );
+      await deps.failures.clear(key);
       const { token, expiresIn } = await issueAccessToken(deps.signingKey, user, deps.tokens);
       return { accessToken: token, expiresIn, tokenType: "Bearer" };
     },

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, RetryInfoSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { createClient, type ServiceClient, TokenVerifier } from "@tourmesh/platform";
 import { createTestDatabase, type TestDatabase } from "@tourmesh/platform/testing";
@@ -11,6 +11,7 @@ import type { ServiceProcess } from "@tourmesh/stack";
 import { startService } from "@tourmesh/stack/testing";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { Registry } from "prom-client";
+import { FIRST_LOCK_MS, FREE_FAILURES, lockAfterFailures, MAX_LOCK_MS } from "./sign-in-throttle.js";
 
 const ISSUER = "https://identity.tourmesh";
 const AUDIENCE = "tourmesh";
@@ -174,6 +175,44 @@ describe("identity with the demo users", () => {
         fields,
       );
     }
+  });
+
+  it("slows, then refuses for a while, failed sign-ins for one name: from any caller, known name or not", async () => {
+    for (const username of ["bob", "nobody-at-all"]) {
+      // Case does not make another name: "BOB" fails as "bob".
+      for (let failure = 1; failure <= FREE_FAILURES + 1; failure++) {
+        const error = await signInError(
+          identity.client,
+          failure % 2 ? username.toUpperCase() : username,
+          "guess",
+        );
+        assert.equal(error.code, Code.Unauthenticated, `failure ${failure} of ${username}`);
+      }
+      // The failure after the free ones locked the name for a second: even the right password waits.
+      const refused = await signInError(identity.client, username, "tourmesh-demo");
+      assert.equal(refused.code, Code.ResourceExhausted);
+      assert.match(refused.rawMessage, /^too many failed sign-ins for this username; retry in 1 s$/);
+      const retryDelay = refused.findDetails(RetryInfoSchema)[0]?.retryDelay;
+      const retryMs = Number(retryDelay?.seconds ?? 0n) * 1000 + (retryDelay?.nanos ?? 0) / 1e6;
+      assert.ok(retryMs > 0 && retryMs <= FIRST_LOCK_MS, `retry in ${retryMs} ms`);
+    }
+    // Other names are not affected.
+    await identity.client.signIn({ username: "alice", password: "tourmesh-demo" });
+
+    await sleep(FIRST_LOCK_MS + 100);
+    await identity.client.signIn({ username: "bob", password: "tourmesh-demo" });
+    // The success cleared bob's failures: the next wrong password is a first failure, not a lock.
+    assert.equal((await signInError(identity.client, "bob", "guess")).code, Code.Unauthenticated);
+    assert.equal((await signInError(identity.client, "bob", "guess")).code, Code.Unauthenticated);
+  });
+
+  it("locks a name for a doubling time after the free failures, never longer than the cap", () => {
+    const locks = Array.from({ length: 40 }, (_, index) => lockAfterFailures(index + 1));
+    assert.deepEqual(locks.slice(0, FREE_FAILURES), [0, 0, 0, 0, 0]);
+    assert.deepEqual(locks.slice(FREE_FAILURES, FREE_FAILURES + 4), [1_000, 2_000, 4_000, 8_000]);
+    assert.equal(Math.max(...locks), MAX_LOCK_MS);
+    assert.equal(locks.at(-1), MAX_LOCK_MS);
+    assert.equal(lockAfterFailures(1_000_000), MAX_LOCK_MS);
   });
 
   it("publishes only public key members in its JWKS, with a short cache lifetime", async () => {

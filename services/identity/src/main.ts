@@ -5,6 +5,7 @@ import { identityConfigSchema, identityDefaults } from "./config.js";
 import { seedDemoUsers } from "./demo-users.js";
 import { identityHandlers, jwksRoute } from "./handlers.js";
 import { hashPassword } from "./passwords.js";
+import { SignInFailures } from "./sign-in-failures.js";
 import type { SigningKey } from "./signing-keys.js";
 import { UserStore } from "./user-store.js";
 
@@ -28,6 +29,7 @@ await runService({
       IdentityService,
       identityHandlers({
         users,
+        failures: new SignInFailures(db),
         signingKey: keys[0] as SigningKey,
         tokens: {
           issuer: config.JWT_ISSUER,

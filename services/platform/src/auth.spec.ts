@@ -1,10 +1,12 @@
 import * as assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Metadata } from "@grpc/grpc-js";
 import { Registry } from "prom-client";
 import { TokenVerifier } from "./auth.js";
-import { UnauthenticatedError } from "./errors.js";
+import { UnauthenticatedError, UnavailableError } from "./errors.js";
 import { freePort } from "./testing/free-port.js";
 import { startTestTokenIssuer, type TestTokenIssuer } from "./testing/test-tokens.js";
 
@@ -87,7 +89,7 @@ describe("TokenVerifier's metrics", () => {
       jwksUrl: `http://127.0.0.1:${await freePort()}/.well-known/jwks.json`,
       registry,
     });
-    await assert.rejects(nowhere.verify(await issuer.sign("user-1")), UnauthenticatedError);
+    await assert.rejects(nowhere.verify(await issuer.sign("user-1")), UnavailableError);
     assert.equal(await sample(registry, 'auth_failures_total{reason="keys_unavailable"}'), 1);
   });
 
@@ -110,5 +112,47 @@ describe("TokenVerifier's metrics", () => {
     await assert.rejects(first.verifyBearer(undefined));
     await assert.rejects(second.verifyBearer(undefined));
     assert.equal(await sample(registry, 'auth_failures_total{reason="missing_token"}'), 2);
+  });
+});
+
+describe("TokenVerifier when the key set cannot be fetched", () => {
+  let issuer: TestTokenIssuer;
+  let stranger: TestTokenIssuer;
+  let failingKeySet: Server;
+  let failingKeySetUrl: string;
+  before(async () => {
+    [issuer, stranger] = await Promise.all([startTestTokenIssuer(), startTestTokenIssuer()]);
+    failingKeySet = createServer((_request, response) => response.writeHead(503).end("down for maintenance"));
+    await new Promise<void>((resolve) => failingKeySet.listen(0, "127.0.0.1", resolve));
+    failingKeySetUrl = `http://127.0.0.1:${(failingKeySet.address() as AddressInfo).port}/.well-known/jwks.json`;
+  });
+  after(async () => {
+    await Promise.all([issuer.stop(), stranger.stop()]);
+    await new Promise((resolve) => failingKeySet.close(resolve));
+  });
+
+  it("answers UNAVAILABLE, not UNAUTHENTICATED, when nothing listens where the key set should be", async () => {
+    const verifier = new TokenVerifier({
+      ...issuer,
+      jwksUrl: `http://127.0.0.1:${await freePort()}/jwks.json`,
+      registry: new Registry(),
+    });
+    await assert.rejects(verifier.verify(await issuer.sign("user-4")), UnavailableError);
+  });
+
+  it("answers UNAVAILABLE when the key set's server fails", async () => {
+    const verifier = new TokenVerifier({ ...issuer, jwksUrl: failingKeySetUrl, registry: new Registry() });
+    await assert.rejects(verifier.verify(await issuer.sign("user-5")), UnavailableError);
+  });
+
+  it("still answers UNAUTHENTICATED for a token that is bad on its own, or signed by a key not in the set", async () => {
+    const unreachable = new TokenVerifier({
+      ...issuer,
+      jwksUrl: `http://127.0.0.1:${await freePort()}/jwks.json`,
+      registry: new Registry(),
+    });
+    await assert.rejects(unreachable.verify("not.a.token"), UnauthenticatedError);
+    const verifier = new TokenVerifier({ ...issuer, registry: new Registry() });
+    await assert.rejects(verifier.verify(await stranger.sign("user-6")), UnauthenticatedError);
   });
 });

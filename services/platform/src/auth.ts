@@ -2,7 +2,7 @@ import type { Metadata } from "@grpc/grpc-js";
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { LRUCache } from "lru-cache";
 import { Counter, Histogram, type Registry } from "prom-client";
-import { UnauthenticatedError } from "./errors.js";
+import { UnauthenticatedError, UnavailableError } from "./errors.js";
 
 /** The user a request acts for, as proved by a verified access token. */
 export interface Caller {
@@ -119,7 +119,9 @@ const VERIFIED_TOKENS_KEPT = 5_000;
 /**
  * Verifies access tokens against identity's JWKS. Keys are fetched once and cached; a token signed with a
  * key id the cache does not know triggers a refetch (rate-limited by jose), so a key rotation needs no
- * restart. Signature, issuer, audience and expiry are all checked; any failure is UNAUTHENTICATED. A token
+ * restart. Signature, issuer, audience and expiry are all checked; any failure is UNAUTHENTICATED, except a key
+ * set that cannot be fetched (unreachable, timing out, not 200, not a key set), which is UNAVAILABLE: the token
+ * may well be good, and the caller should retry rather than sign in again. A token
  * that passed is remembered for a while (see VERIFIED_TOKEN_TTL_MS): the signature check is the costliest
  * part of most calls, and a client sends the same token with every call until it expires.
  */
@@ -161,6 +163,9 @@ export class TokenVerifier {
       // Why a token failed (expired, tampered, wrong issuer) is told to nobody, so that a forger learns
       // nothing: the answer is the same, and only the failures' count by reason is kept.
       this.metrics.failed(failureReason(error));
+      if (keySetUnavailable(error)) {
+        throw new UnavailableError("the keys that verify access tokens cannot be fetched; retry later");
+      }
       throw new UnauthenticatedError("a valid access token is required");
     } finally {
       this.verifications.observe((performance.now() - started) / 1000);
@@ -181,4 +186,18 @@ export class TokenVerifier {
   authenticate(metadata: Metadata): Promise<Caller> {
     return this.verifyBearer(metadata.get("authorization")[0]);
   }
+}
+
+/**
+ * Whether verifying failed for want of the key set rather than because of the token. jose reports a token's
+ * faults as subclasses of JOSEError; fetching the key set fails with the network's own error (refused, reset),
+ * JWKSTimeout, JWKSInvalid, or a plain JOSEError (not 200, not JSON).
+ */
+function keySetUnavailable(error: unknown): boolean {
+  if (!(error instanceof errors.JOSEError)) return true;
+  return (
+    error instanceof errors.JWKSTimeout ||
+    error instanceof errors.JWKSInvalid ||
+    error.code === errors.JOSEError.code
+  );
 }

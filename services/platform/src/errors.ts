@@ -10,10 +10,14 @@ export interface FieldViolation {
   description: string;
 }
 
+/** Bad input: one violation per bad field, or none with a `message` when no single field is at fault. */
 export class InvalidArgumentError extends Error {
   override name = "InvalidArgumentError";
-  constructor(readonly violations: readonly FieldViolation[]) {
-    super(violations.map((violation) => `${violation.field}: ${violation.description}`).join("; "));
+  constructor(
+    readonly violations: readonly FieldViolation[],
+    message = violations.map((violation) => `${violation.field}: ${violation.description}`).join("; "),
+  ) {
+    super(message);
   }
 }
 
@@ -62,4 +66,15 @@ export class PermissionDeniedError extends Error {
 /** A dependency this service needs is down; the caller may retry later. */
 export class UnavailableError extends Error {
   override name = "UnavailableError";
+}
+
+/** The caller has used up an allowance (e.g. sign-in attempts) and may try again after `retryAfterMs`. */
+export class ResourceExhaustedError extends Error {
+  override name = "ResourceExhaustedError";
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
 }

@@ -21,10 +21,12 @@ import {
   reflectionPackageDefinition,
   type UnaryMethods,
 } from "./descriptors.js";
+import { InvalidArgumentError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { GrpcMetrics } from "./metrics.js";
 import { endRpcSpan, type RpcSpan, startServerSpan } from "./rpc-tracing.js";
 import { encodeStatusDetails, STATUS_DETAILS_KEY, toConnectError } from "./status.js";
+import { textContentViolations } from "./validation.js";
 
 /** A typed async handler per method of a service. */
 export type ServiceHandlers<S extends DescService> = {
@@ -50,10 +52,11 @@ export const LIVENESS_SERVICE = "liveness";
 const DEADLINE_CLOCK_SLACK_MS = 5;
 
 /**
- * A grpc-js server that serves protobuf-es services with typed async handlers, and on every call: gives a
- * default deadline, answers DEADLINE_EXCEEDED when it passes, maps thrown errors to gRPC statuses with
- * google.rpc details, records metrics and writes one log line. It always serves grpc.health.v1 and
- * reflection, and drains on shutdown.
+ * A grpc-js server that serves protobuf-es services with typed async handlers, and on every call: refuses a
+ * request that does not decode or holds a string no service can take (see refusalOf), gives a default
+ * deadline, answers DEADLINE_EXCEEDED when it passes, maps thrown errors to gRPC statuses with google.rpc
+ * details, records metrics and writes one log line. It always serves grpc.health.v1 and reflection, and
+ * drains on shutdown.
  *
  * Every call is held to its method's declared access (see access.ts) before its handler runs: a method for
  * signed-in callers needs a valid token (UNAUTHENTICATED otherwise) carrying the method's scopes
@@ -88,7 +91,7 @@ export class GrpcServer {
           `${service.typeName}.${method.name} is for signed-in callers: give the server a verifier`,
         );
       }
-      definition[method.localName] = grpcMethodDefinition(method);
+      definition[method.localName] = servedMethodDefinition(method);
       const deprecated = service.deprecated || method.deprecated;
       const counted: typeof handler = deprecated
         ? (request, context) => {
@@ -155,6 +158,7 @@ export class GrpcServer {
       serviceName,
       methodName: method.name,
       path: `/${serviceName}/${method.name}`,
+      input: method.input,
       output: method.output,
       access: methodAccess(method),
       run,
@@ -164,11 +168,48 @@ export class GrpcServer {
   }
 }
 
+/** Request bytes that are not a message of the method's input: what the deserializer hands the call instead. */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * The method's definition with a deserializer that never throws: grpc-js answers a throwing one INTERNAL, but
+ * bytes that do not decode are the caller's fault, which the call answers INVALID_ARGUMENT (see ServedCall).
+ */
+function servedMethodDefinition(method: DescMethod): ReturnType<typeof grpcMethodDefinition> {
+  const definition = grpcMethodDefinition(method);
+  return {
+    ...definition,
+    requestDeserialize(bytes) {
+      try {
+        return definition.requestDeserialize(bytes);
+      } catch (error) {
+        return new UndecodableRequest(error instanceof Error ? error.message : String(error)) as never;
+      }
+    },
+  };
+}
+
+/**
+ * Why a request is refused before its handler runs, if it is: bytes that are not a message of the method's
+ * input, or strings that no service can store or pass on (see textContentViolations). Every method of every
+ * service gets this check, so no handler needs one of its own for string content.
+ */
+function refusalOf(input: DescMessage, request: unknown): InvalidArgumentError | undefined {
+  if (request instanceof UndecodableRequest) {
+    return new InvalidArgumentError([], `the request is not a valid ${input.typeName}: ${request.reason}`);
+  }
+  const violations = textContentViolations(input, request as MessageShape<DescMessage>);
+  return violations.length > 0 ? new InvalidArgumentError(violations) : undefined;
+}
+
 /** What every call of one method shares. */
 interface Route {
   serviceName: string;
   methodName: string;
   path: string;
+  input: DescMessage;
   output: DescMessage;
   access: MethodAccess;
   run: (request: unknown, context: CallContext) => Promise<unknown>;
@@ -227,6 +268,11 @@ class ServedCall implements CallContext {
   }
 
   serve(): void {
+    const refusal = refusalOf(this.route.input, this.call.request);
+    if (refusal) {
+      this.answer(refusal);
+      return;
+    }
     context.with(this.trace.context, () =>
       runInCallContext(this, this.run, this.call.request).then(this.onResponse, this.onError),
     );

@@ -64,5 +64,5 @@ export {
   type ServiceDefinition,
   type ServiceRuntime,
 } from "./service.js";
-export { toConnectError } from "./status.js";
-export { RequestCheck } from "./validation.js";
+export { retryInfoDetail, toConnectError } from "./status.js";
+export { RequestCheck, textContentViolations } from "./validation.js";

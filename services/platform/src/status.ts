@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, RetryInfoSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "@tourmesh/gen/google/rpc/status_pb.js";
 import {
   AbortedError,
@@ -10,6 +10,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
+  ResourceExhaustedError,
   UnauthenticatedError,
   UnavailableError,
 } from "./errors.js";
@@ -22,6 +23,17 @@ function fieldDetails(field: string | undefined, description: string) {
   return field ? [{ desc: BadRequestSchema, value: { fieldViolations: [{ field, description }] } }] : [];
 }
 
+/** A google.rpc.RetryInfo detail: when the caller may try again. */
+export function retryInfoDetail(retryAfterMs: number) {
+  const wholeMs = Math.max(0, Math.ceil(retryAfterMs));
+  return {
+    desc: RetryInfoSchema,
+    value: {
+      retryDelay: { seconds: BigInt(Math.floor(wholeMs / 1000)), nanos: (wholeMs % 1000) * 1_000_000 },
+    },
+  };
+}
+
 /**
  * Maps anything a handler throws to the ConnectError the caller should see. Domain errors keep their meaning;
  * a downstream deadline or outage stays retryable; anything else becomes INTERNAL with a generic message, so
@@ -29,9 +41,11 @@ function fieldDetails(field: string | undefined, description: string) {
  */
 export function toConnectError(error: unknown): ConnectError {
   if (error instanceof InvalidArgumentError) {
-    return new ConnectError(error.message, Code.InvalidArgument, undefined, [
-      { desc: BadRequestSchema, value: { fieldViolations: [...error.violations] } },
-    ]);
+    const details =
+      error.violations.length > 0
+        ? [{ desc: BadRequestSchema, value: { fieldViolations: [...error.violations] } }]
+        : [];
+    return new ConnectError(error.message, Code.InvalidArgument, undefined, details);
   }
   if (error instanceof NotFoundError) {
     return new ConnectError(
@@ -54,6 +68,11 @@ export function toConnectError(error: unknown): ConnectError {
   if (error instanceof UnauthenticatedError) return new ConnectError(error.message, Code.Unauthenticated);
   if (error instanceof PermissionDeniedError) return new ConnectError(error.message, Code.PermissionDenied);
   if (error instanceof UnavailableError) return new ConnectError(error.message, Code.Unavailable);
+  if (error instanceof ResourceExhaustedError) {
+    return new ConnectError(error.message, Code.ResourceExhausted, undefined, [
+      retryInfoDetail(error.retryAfterMs),
+    ]);
+  }
   if (error instanceof ConnectError) {
     // A failure of a call this service made: a deadline or outage passes through so the caller can react
     // (retry, back off); any other downstream status is this service's own internal failure.

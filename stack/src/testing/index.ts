@@ -1,2 +1,3 @@
 export { type BookingStack, startBookingStack } from "./booking-stack.js";
+export { codeName, type RawAnswer, type RawCaller, rawCaller, type WireProtocol } from "./raw-calls.js";
 export { startService } from "./service.js";
