@@ -65,19 +65,10 @@ describe("the metric names the dashboards and rules use", () => {
     assert.deepEqual(exportedBy("nodejs_eventloop_lag_p99_seconds"), all);
     assert.deepEqual(exportedBy("db_query_duration_seconds_bucket"), withDatabase);
     assert.deepEqual(exportedBy("db_query_errors_total"), withDatabase);
-    assert.deepEqual(exportedBy("auth_failures_total"), [
-      "booking",
-      "gateway",
-      "identity",
-      "notification",
-      "review",
-    ]);
-    assert.deepEqual(exportedBy("jwt_verify_duration_seconds_bucket"), [
-      "booking",
-      "gateway",
-      "notification",
-      "review",
-    ]);
+    const verifying = services.flatMap((service) => (service.verifiesTokens ? [service.name] : []));
+    // Identity counts refused sign-ins; every service that verifies tokens counts refused tokens.
+    assert.deepEqual(exportedBy("auth_failures_total"), [...verifying, "identity"].sort());
+    assert.deepEqual(exportedBy("jwt_verify_duration_seconds_bucket"), [...verifying].sort());
     assert.deepEqual(exportedBy("events_dead_letters"), [
       "booking",
       "catalog",
