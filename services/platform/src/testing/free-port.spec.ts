@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { describe, it } from "node:test";
@@ -24,5 +25,25 @@ describe("freePort", () => {
       const server = await listen(port);
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it("never hands a port to two processes at once", async () => {
+    const mine = new Set(await Promise.all(Array.from({ length: 200 }, () => freePort())));
+    assert.equal(mine.size, 200, "one process got a port twice");
+    // Another process asking for many ports gets none of this one's.
+    const script = `import("./services/platform/src/testing/free-port.ts").then(async ({ freePort }) => {
+      const ports = [];
+      for (let i = 0; i < 200; i++) ports.push(await freePort());
+      process.stdout.write(JSON.stringify(ports));
+    })`;
+    const theirs = JSON.parse(
+      execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        encoding: "utf8",
+      }),
+    ) as number[];
+    assert.deepEqual(
+      theirs.filter((port) => mine.has(port)),
+      [],
+    );
   });
 });
