@@ -675,6 +675,7 @@ export const CatalogService: GenService<{
    * A tour of another operator: PERMISSION_DENIED. An etag that is not the
    * tour's current one: ABORTED (re-read the tour and try again). A capacity
    * below the seats already held: FAILED_PRECONDITION naming tour.capacity.
+   * A tour that does not exist: NOT_FOUND.
    *
    * @generated from rpc tourmesh.catalog.v1.CatalogService.UpdateTour
    */
@@ -685,6 +686,7 @@ export const CatalogService: GenService<{
   },
   /**
    * Gets how one of the caller's tours is booked: only its operator may.
+   * A tour that does not exist: NOT_FOUND.
    *
    * @generated from rpc tourmesh.catalog.v1.CatalogService.GetTourOccupancy
    */
