@@ -175,8 +175,18 @@ try {
         `from ${after?.ratingCount} review(s), was ${before?.ratingCount}`,
     );
   }
+  // A tour she never booked, on this run or an earlier one (the demo's load books tours as alice too).
+  const booked = new Set<string>();
+  let pageToken = "";
+  do {
+    const page = await booking.listBookings({ pageSize: 100, pageToken }, asAlice);
+    for (const item of page.bookings) booked.add(item.tourId);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  const neverBooked =
+    (await catalog.listTours({ pageSize: 100 })).tours.find((tour) => !booked.has(tour.tourId))?.tourId ?? "";
   const refused = await reviews
-    .createReview({ tourId: "tour_berlin_potsdam", rating: 1, comment: "never went" }, asAlice)
+    .createReview({ tourId: neverBooked, rating: 1, comment: "never went" }, asAlice)
     .then(
       () => "accepted (unexpected)",
       (error: unknown) => String(error),
