@@ -457,25 +457,24 @@ describe("gateway", () => {
 
     const flooding = freshAddress();
     const catalogClient = createConnectClient(CatalogService, transport.connectJson);
-    const flood = await Promise.all(
+    let refusedOnce: () => void = () => {};
+    const aRefusal = new Promise<void>((resolve) => {
+      refusedOnce = resolve;
+    });
+    const flooded = Promise.all(
       Array.from({ length: 80 }, () =>
         catalogClient.getTour({ tourId: "tour_rome_colosseum" }, callOptions(flooding)).then(
           () => undefined,
-          (error: unknown) => ConnectError.from(error),
+          (error: unknown) => {
+            refusedOnce();
+            return ConnectError.from(error);
+          },
         ),
       ),
     );
-    const floodRefused = flood.filter((answer) => answer !== undefined);
-    assert.ok(floodRefused.length >= 15, `only ${floodRefused.length} of 80 refused`);
-    const [first] = floodRefused;
-    assert.equal(first?.code, Code.ResourceExhausted);
-    assert.match(first?.rawMessage ?? "", /too many requests from this client address/);
-    const retryDelay = first?.findDetails(RetryInfoSchema)[0]?.retryDelay;
-    const delayMs = Number(retryDelay?.seconds ?? 0n) * 1000 + (retryDelay?.nanos ?? 0) / 1e6;
-    assert.ok(delayMs > 0 && delayMs <= 1000, `retry delay ${delayMs} ms`);
-    assert.equal(first?.metadata.get("retry-after"), "1");
-    await catalogClient.getTour({ tourId: "tour_rome_colosseum" }, callOptions(freshAddress())); // unaffected
-
+    // While the flood is still arriving, so that its bucket (1/s) has no time to refill: the calls let in may
+    // take longer to answer than a token takes to come back.
+    await aRefusal;
     const viaCurl = await curl([
       "--http1.1",
       "-H",
@@ -486,9 +485,20 @@ describe("gateway", () => {
       "{}",
       `${baseUrl}/tourmesh.catalog.v1.CatalogService/ListTours`,
     ]);
+    const flood = await flooded;
+    const floodRefused = flood.filter((answer) => answer !== undefined);
+    assert.ok(floodRefused.length >= 15, `only ${floodRefused.length} of 80 refused`);
+    const [first] = floodRefused;
+    assert.equal(first?.code, Code.ResourceExhausted);
+    assert.match(first?.rawMessage ?? "", /too many requests from this client address/);
+    const retryDelay = first?.findDetails(RetryInfoSchema)[0]?.retryDelay;
+    const delayMs = Number(retryDelay?.seconds ?? 0n) * 1000 + (retryDelay?.nanos ?? 0) / 1e6;
+    assert.ok(delayMs > 0 && delayMs <= 1000, `retry delay ${delayMs} ms`);
+    assert.equal(first?.metadata.get("retry-after"), "1");
     assert.equal(viaCurl.status, 429);
     assert.equal(viaCurl.headers.get("retry-after"), "1");
     assert.equal(JSON.parse(viaCurl.body).code, "resource_exhausted");
+    await catalogClient.getTour({ tourId: "tour_rome_colosseum" }, callOptions(freshAddress())); // unaffected
   });
 
   it("gives every forwarded call the client's deadline capped at 15 s, or 5 s when it set none", async () => {
