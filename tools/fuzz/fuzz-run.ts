@@ -110,10 +110,11 @@ export class DatabaseSnapshots {
   }
 
   /**
-   * Waits until snapshots agree for `quietMs` (past the outbox's 1 s poll): what an accepted call set off
-   * (its events, their consumers) has landed, as far as can be seen.
+   * Waits until snapshots agree for `quietMs`: what an accepted call set off (its events, their consumers)
+   * has landed, as far as can be seen. What lands later still is told apart by making the call again (see
+   * problemsOf).
    */
-  async settled({ quietMs = 1_200, timeoutMs = 15_000 } = {}): Promise<Map<string, string>> {
+  async settled({ quietMs = 600, timeoutMs = 15_000 } = {}): Promise<Map<string, string>> {
     const until = Date.now() + timeoutMs;
     let last = await this.take();
     let quietSince = Date.now();

@@ -400,6 +400,32 @@ describe("gateway", () => {
     );
   });
 
+  it("tells a client that identity refuses for now when to retry: RetryInfo, and Retry-After for curl", async () => {
+    const address = freshAddress();
+    const identity = createConnectClient(IdentityService, transport.connectBinary);
+    const signIn = () =>
+      rejection(
+        identity.signIn({ username: "nobody-in-particular", password: "guess" }, callOptions(address)),
+      );
+    // Six failures in a row lock the name for a second (identity's throttling).
+    for (let failure = 0; failure < 6; failure++) assert.equal((await signIn()).code, Code.Unauthenticated);
+    const answer = await curl([
+      "--http1.1",
+      "-H",
+      "content-type: application/json",
+      "-H",
+      `x-forwarded-for: ${address}`,
+      "--data-binary",
+      JSON.stringify({ username: "nobody-in-particular", password: "guess" }),
+      `${baseUrl}/tourmesh.identity.v1.IdentityService/SignIn`,
+    ]);
+    assert.equal(answer.status, 429);
+    assert.equal(answer.headers.get("retry-after"), "1");
+    const error = JSON.parse(answer.body);
+    assert.equal(error.code, "resource_exhausted");
+    assert.equal(error.details[0].type, "google.rpc.RetryInfo");
+  });
+
   it("refuses a request body above GATEWAY_MAX_REQUEST_BYTES before it goes anywhere", async () => {
     const client = createConnectClient(CatalogService, transport.connectBinary);
     const huge = await rejection(
