@@ -22,7 +22,7 @@ import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.
 import { type ServiceName, type Stack, startStack } from "@tourmesh/stack";
 import { type RawAnswer, type RawCaller, rawCaller, type WireProtocol } from "@tourmesh/stack/testing";
 import fc from "fast-check";
-import { type RequestPayload, requestPayloadArbitrary } from "./request-arbitraries.js";
+import { type KnownStrings, type RequestPayload, requestPayloadArbitrary } from "./request-arbitraries.js";
 
 /**
  * The refusals that are meant to write, by procedure and status, and the one table each may change: a failed
@@ -110,10 +110,11 @@ export class DatabaseSnapshots {
   }
 
   /**
-   * Waits until snapshots agree for `quietMs` (past the outbox's 1 s poll): what an accepted call set off
-   * (its events, their consumers) has landed, as far as can be seen.
+   * Waits until snapshots agree for `quietMs`: what an accepted call set off (its events, their consumers)
+   * has landed, as far as can be seen. What lands later still is told apart by making the call again (see
+   * problemsOf).
    */
-  async settled({ quietMs = 1_200, timeoutMs = 15_000 } = {}): Promise<Map<string, string>> {
+  async settled({ quietMs = 600, timeoutMs = 15_000 } = {}): Promise<Map<string, string>> {
     const until = Date.now() + timeoutMs;
     let last = await this.take();
     let quietSince = Date.now();
@@ -155,27 +156,46 @@ export async function fuzzTargets(stack: Stack): Promise<FuzzTarget[]> {
   }
 }
 
-/** Strings worth trying where a string goes: ids that exist in the databases, and the demo's words. */
-export async function knownStrings(stack: Stack, extra: readonly string[] = []): Promise<string[]> {
-  const known = new Set(extra);
+/**
+ * Strings worth trying: the values of every text column of the databases, for fields of the column's name
+ * (a `tour_id` field gets the tour ids), ids for any string field, and `hints` for fields the databases have
+ * no values for yet.
+ */
+export async function knownStrings(
+  stack: Stack,
+  hints: Readonly<Record<string, readonly string[]>>,
+): Promise<KnownStrings> {
+  const byField = new Map<string, Set<string>>(
+    Object.entries(hints).map(([field, values]) => [field, new Set(values)]),
+  );
+  const any = new Set(Object.values(hints).flat());
   for (const service of stack.databases.keys()) {
     const columns = await stack.query<{ table_name: string; column_name: string }>(
       service,
       `SELECT table_name, column_name FROM information_schema.columns
-       WHERE table_schema = 'public' AND data_type = 'text' AND column_name LIKE '%\\_id'`,
+       WHERE table_schema = 'public' AND data_type = 'text'`,
     );
     for (const { table_name, column_name } of columns) {
       const rows = await stack.query<{ value: string }>(
         service,
-        `SELECT DISTINCT "${column_name}" AS value FROM "${table_name}" WHERE "${column_name}" IS NOT NULL LIMIT 10`,
+        `SELECT DISTINCT "${column_name}" AS value FROM "${table_name}"
+         WHERE "${column_name}" IS NOT NULL AND length("${column_name}") <= 200 LIMIT 10`,
       );
-      for (const { value } of rows) known.add(value);
+      const values = byField.get(column_name) ?? new Set<string>();
+      byField.set(column_name, values);
+      for (const { value } of rows) {
+        values.add(value);
+        if (column_name.endsWith("_id")) any.add(value);
+      }
     }
   }
-  return [...known];
+  return {
+    any: [...any],
+    byField: Object.fromEntries([...byField].map(([field, values]) => [field, [...values]])),
+  };
 }
 
-function callArbitrary(target: FuzzTarget, known: readonly string[]): fc.Arbitrary<FuzzCall> {
+function callArbitrary(target: FuzzTarget, known: KnownStrings): fc.Arbitrary<FuzzCall> {
   const routes = (binaryOnly: boolean): fc.Arbitrary<Pick<FuzzCall, "route" | "protocol">> => {
     const direct = fc.constant({ route: "direct" as const, protocol: "grpc" as const });
     if (!target.routed) return direct;
@@ -230,7 +250,7 @@ export type OutcomeCounts = Map<string, Map<string, number>>;
 export interface FuzzOptions {
   stack: Stack;
   targets: readonly FuzzTarget[];
-  known: readonly string[];
+  known: KnownStrings;
   /** The bearer token of a signed-in user, sent with most calls. */
   token: string;
   seed: number;
@@ -356,13 +376,20 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   return { counts, calls, failures };
 }
 
-/** The demo's words, for string fields that want a known user, password, currency or country. */
-const DEMO_WORDS = ["alice", "bob", "olga", "tourmesh-demo", "EUR", "USD", "FR", "US", "Paris", "SUMMER10"];
+/** Values for fields that a fresh system's databases have none for yet: the demo's users, countries, ... */
+const FIELD_HINTS: Readonly<Record<string, readonly string[]>> = {
+  username: ["alice", "bob", "olga"],
+  password: ["tourmesh-demo"],
+  country_code: ["FR", "DE", "US", "GB"],
+  currency_code: ["EUR", "USD"],
+  promo_code: [""],
+  destination: ["Paris", "Rome"],
+};
 
 export interface FuzzStack {
   stack: Stack;
   targets: FuzzTarget[];
-  known: string[];
+  known: KnownStrings;
   /** alice's access token. */
   token: string;
 }
@@ -388,7 +415,7 @@ export async function startFuzzStack(): Promise<FuzzStack> {
     return {
       stack,
       targets: await fuzzTargets(stack),
-      known: await knownStrings(stack, DEMO_WORDS),
+      known: await knownStrings(stack, FIELD_HINTS),
       token: accessToken,
     };
   } catch (error) {

@@ -44,20 +44,31 @@ const HOSTILE_PIECES = [
   "\r\nset-cookie: x=1",
 ];
 
+/** Strings worth trying: `any` for any string field, `byField` for a field of that name (e.g. `tour_id`). */
+export interface KnownStrings {
+  any: readonly string[];
+  byField: Readonly<Record<string, readonly string[]>>;
+}
+
 /**
- * Where values come from: `known` strings worth trying (ids that exist, the demo's words); `plausible` keeps
- * every field to values a well-behaved client might send, so that whole messages get past validation to the
- * code behind it, which a message with one wild field in five rarely does.
+ * Where values come from: `known` strings; `plausible` keeps every field to values a well-behaved client might
+ * send, so that whole messages get past validation to the code behind it, which a message with one wild
+ * field in five rarely does.
  */
 export interface ValuePool {
-  known: readonly string[];
+  known: KnownStrings;
   plausible: boolean;
 }
 
-/** Strings: mostly plausible, often edge or hostile, now and then enormous. */
-function stringArbitrary({ known, plausible: plausibleOnly }: ValuePool): fc.Arbitrary<string> {
+/** Strings for a field named `fieldName`: mostly plausible, often edge or hostile, now and then enormous. */
+function stringArbitrary(
+  { known, plausible: plausibleOnly }: ValuePool,
+  fieldName?: string,
+): fc.Arbitrary<string> {
+  const named = fieldName === undefined ? [] : (known.byField[fieldName] ?? []);
   const plausible = fc.oneof(
-    ...(known.length > 0 ? [{ arbitrary: fc.constantFrom(...known), weight: 4 }] : []),
+    ...(named.length > 0 ? [{ arbitrary: fc.constantFrom(...named), weight: 8 }] : []),
+    ...(known.any.length > 0 ? [{ arbitrary: fc.constantFrom(...known.any), weight: 4 }] : []),
     { arbitrary: fc.uuid(), weight: 1 },
     { arbitrary: plausibleOnly ? fc.constant("") : fc.string({ maxLength: 20 }), weight: 1 },
   );
@@ -95,10 +106,10 @@ function bigIntArbitrary(range: { min: bigint; max: bigint }, plausible: boolean
   );
 }
 
-function scalarArbitrary(type: ScalarType, pool: ValuePool): fc.Arbitrary<unknown> {
+function scalarArbitrary(type: ScalarType, pool: ValuePool, fieldName?: string): fc.Arbitrary<unknown> {
   switch (type) {
     case ScalarType.STRING:
-      return stringArbitrary(pool);
+      return stringArbitrary(pool, fieldName);
     case ScalarType.BOOL:
       return fc.boolean();
     case ScalarType.BYTES:
@@ -127,7 +138,7 @@ function scalarArbitrary(type: ScalarType, pool: ValuePool): fc.Arbitrary<unknow
 function fieldArbitrary(field: DescField, pool: ValuePool, depth: number): fc.Arbitrary<unknown> {
   switch (field.fieldKind) {
     case "scalar":
-      return scalarArbitrary(field.scalar, pool);
+      return scalarArbitrary(field.scalar, pool, field.name);
     case "enum":
       // Open enums take unknown numbers too.
       return fc.oneof(
@@ -268,7 +279,7 @@ function malformedJsonArbitrary(desc: DescMessage, pool: ValuePool): fc.Arbitrar
 /** What a fuzzed call of a method with input `desc` sends; `known` as in ValuePool. */
 export function requestPayloadArbitrary(
   desc: DescMessage,
-  known: readonly string[],
+  known: KnownStrings,
 ): fc.Arbitrary<RequestPayload> {
   const wild: ValuePool = { known, plausible: false };
   const message = (pool: ValuePool) =>

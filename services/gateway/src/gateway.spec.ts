@@ -437,6 +437,32 @@ describe("gateway", () => {
     );
   });
 
+  it("tells a client that identity refuses for now when to retry: RetryInfo, and Retry-After for curl", async () => {
+    const address = freshAddress();
+    const identity = createConnectClient(IdentityService, transport.connectBinary);
+    const signIn = () =>
+      rejection(
+        identity.signIn({ username: "nobody-in-particular", password: "guess" }, callOptions(address)),
+      );
+    // Six failures in a row lock the name for a second (identity's throttling).
+    for (let failure = 0; failure < 6; failure++) assert.equal((await signIn()).code, Code.Unauthenticated);
+    const answer = await curl([
+      "--http1.1",
+      "-H",
+      "content-type: application/json",
+      "-H",
+      `x-forwarded-for: ${address}`,
+      "--data-binary",
+      JSON.stringify({ username: "nobody-in-particular", password: "guess" }),
+      `${baseUrl}/tourmesh.identity.v1.IdentityService/SignIn`,
+    ]);
+    assert.equal(answer.status, 429);
+    assert.equal(answer.headers.get("retry-after"), "1");
+    const error = JSON.parse(answer.body);
+    assert.equal(error.code, "resource_exhausted");
+    assert.equal(error.details[0].type, "google.rpc.RetryInfo");
+  });
+
   it("refuses a request body above GATEWAY_MAX_REQUEST_BYTES before it goes anywhere", async () => {
     const client = createConnectClient(CatalogService, transport.connectBinary);
     const huge = await rejection(
@@ -494,25 +520,24 @@ describe("gateway", () => {
 
     const flooding = freshAddress();
     const catalogClient = createConnectClient(CatalogService, transport.connectJson);
-    const flood = await Promise.all(
+    let refusedOnce: () => void = () => {};
+    const aRefusal = new Promise<void>((resolve) => {
+      refusedOnce = resolve;
+    });
+    const flooded = Promise.all(
       Array.from({ length: 80 }, () =>
         catalogClient.getTour({ tourId: "tour_rome_colosseum" }, callOptions(flooding)).then(
           () => undefined,
-          (error: unknown) => ConnectError.from(error),
+          (error: unknown) => {
+            refusedOnce();
+            return ConnectError.from(error);
+          },
         ),
       ),
     );
-    const floodRefused = flood.filter((answer) => answer !== undefined);
-    assert.ok(floodRefused.length >= 15, `only ${floodRefused.length} of 80 refused`);
-    const [first] = floodRefused;
-    assert.equal(first?.code, Code.ResourceExhausted);
-    assert.match(first?.rawMessage ?? "", /too many requests from this client address/);
-    const retryDelay = first?.findDetails(RetryInfoSchema)[0]?.retryDelay;
-    const delayMs = Number(retryDelay?.seconds ?? 0n) * 1000 + (retryDelay?.nanos ?? 0) / 1e6;
-    assert.ok(delayMs > 0 && delayMs <= 1000, `retry delay ${delayMs} ms`);
-    assert.equal(first?.metadata.get("retry-after"), "1");
-    await catalogClient.getTour({ tourId: "tour_rome_colosseum" }, callOptions(freshAddress())); // unaffected
-
+    // While the flood is still arriving, so that its bucket (1/s) has no time to refill: the calls let in may
+    // take longer to answer than a token takes to come back.
+    await aRefusal;
     const viaCurl = await curl([
       "--http1.1",
       "-H",
@@ -523,9 +548,20 @@ describe("gateway", () => {
       "{}",
       `${baseUrl}/tourmesh.catalog.v1.CatalogService/ListTours`,
     ]);
+    const flood = await flooded;
+    const floodRefused = flood.filter((answer) => answer !== undefined);
+    assert.ok(floodRefused.length >= 15, `only ${floodRefused.length} of 80 refused`);
+    const [first] = floodRefused;
+    assert.equal(first?.code, Code.ResourceExhausted);
+    assert.match(first?.rawMessage ?? "", /too many requests from this client address/);
+    const retryDelay = first?.findDetails(RetryInfoSchema)[0]?.retryDelay;
+    const delayMs = Number(retryDelay?.seconds ?? 0n) * 1000 + (retryDelay?.nanos ?? 0) / 1e6;
+    assert.ok(delayMs > 0 && delayMs <= 1000, `retry delay ${delayMs} ms`);
+    assert.equal(first?.metadata.get("retry-after"), "1");
     assert.equal(viaCurl.status, 429);
     assert.equal(viaCurl.headers.get("retry-after"), "1");
     assert.equal(JSON.parse(viaCurl.body).code, "resource_exhausted");
+    await catalogClient.getTour({ tourId: "tour_rome_colosseum" }, callOptions(freshAddress())); // unaffected
   });
 
   it("gives every forwarded call the client's deadline capped at 15 s, or 5 s when it set none", async () => {

@@ -9,7 +9,7 @@ import {
   type TextMapGetter,
   trace,
 } from "@opentelemetry/api";
-import { file_google_rpc_error_details } from "@tourmesh/gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_error_details, RetryInfoSchema } from "@tourmesh/gen/google/rpc/error_details_pb.js";
 import { type GrpcMetrics, type Logger, toConnectError } from "@tourmesh/platform";
 import { edgeRequestKey } from "./edge-request.js";
 
@@ -29,7 +29,8 @@ const errorDetailTypes = createRegistry(file_google_rpc_error_details);
 
 /**
  * An internal service's error passes through with its code, message and details. Details of the standard
- * google.rpc types are decoded, so that Connect's JSON errors show them readably (`debug`) to curl users.
+ * google.rpc types are decoded, so that Connect's JSON errors show them readably (`debug`) to curl users, and
+ * a RetryInfo is also told as a Retry-After header in whole seconds, as the gateway's own refusals are.
  * Anything else thrown here (the verifier's UnauthenticatedError, a bug) is mapped as the platform maps it:
  * a bug becomes INTERNAL without leaking its message.
  */
@@ -45,6 +46,10 @@ function edgeError(error: unknown): ConnectError {
       return detail;
     }
   });
+  const retryDelay = error.findDetails(RetryInfoSchema)[0]?.retryDelay;
+  if (retryDelay && !error.metadata.has("retry-after")) {
+    error.metadata.set("retry-after", String(Math.ceil(Number(retryDelay.seconds) + retryDelay.nanos / 1e9)));
+  }
   return error;
 }
 
