@@ -346,6 +346,37 @@ describe("the web app in Chromium, against the whole stack", { timeout: 15 * 60_
     await page.close();
   });
 
+  it("shows the dark-launched trip planner to the users its flag names, and to no one else", {
+    timeout: JOURNEY_MS,
+  }, async () => {
+    // flags/flags.json: web-trip-planner is on for alice and olga, off for everyone else.
+    const flagsAnswered = (page: Page) =>
+      page.waitForResponse(
+        (response) =>
+          response.url().endsWith("/ofrep/v1/evaluate/flags") &&
+          response.request().headers().authorization !== undefined,
+      );
+
+    const alices = await open("/");
+    await signIn(alices);
+    await alices.getByRole("link", { name: "My bookings" }).click();
+    const planner = alices.getByRole("region", { name: "Trip planner" });
+    // Alice booked the Louvre and Versailles tours above: both are on her itinerary, by day.
+    await planner.getByText("Louvre Highlights").waitFor();
+    await planner.getByText("Versailles Day Trip").waitFor();
+    assert.ok((await planner.getByRole("heading", { level: 3 }).count()) >= 1, "a heading per day");
+    await alices.close();
+
+    const bobs = await open("/");
+    const answered = flagsAnswered(bobs);
+    await signIn(bobs, "bob");
+    assert.equal((await answered).status(), 200);
+    await bobs.getByRole("link", { name: "My bookings" }).click();
+    await bobs.getByRole("heading", { name: "My bookings" }).waitFor();
+    assert.equal(await bobs.getByRole("region", { name: "Trip planner" }).count(), 0);
+    await bobs.close();
+  });
+
   it("lists the traveller's notifications", { timeout: JOURNEY_MS }, async () => {
     const page = await open("/");
     await signIn(page);

@@ -17,6 +17,17 @@ export function dateTime(timestamp: Timestamp | undefined): string {
   );
 }
 
+/** The time of day, e.g. "14:30". */
+export function time(date: Date): string {
+  return new Intl.DateTimeFormat("en-GB", { timeStyle: "short" }).format(date);
+}
+
+/** A day in words, e.g. "Saturday 1 May 2027". */
+export function longDate(date: Date | undefined): string {
+  if (date === undefined) return "";
+  return new Intl.DateTimeFormat("en-GB", { dateStyle: "full" }).format(date);
+}
+
 export function duration(minutes: number): string {
   const hours = Math.floor(minutes / 60);
   const rest = minutes % 60;

@@ -41,13 +41,16 @@ export function endSession(): void {
   for (const listener of listeners) listener(current);
 }
 
+/** Calls `listener` whenever the traveller signs in or out; returns how to stop. */
+export function onSessionChange(listener: (session: Session | undefined) => void): () => void {
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+  };
+}
+
 export function useSession(): Session | undefined {
   const [session, setSession] = useState(currentSession);
-  useEffect(() => {
-    listeners.add(setSession);
-    return () => {
-      listeners.delete(setSession);
-    };
-  }, []);
+  useEffect(() => onSessionChange(setSession), []);
   return session;
 }

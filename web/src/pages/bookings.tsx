@@ -1,27 +1,31 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { type Booking, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
+import type { Tour } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { useEffect, useState } from "preact/hooks";
 import { booking, catalog } from "../api.js";
 import { Pager, ProblemView, useLoad } from "../components.js";
-import { dateTime, money, statusWords } from "../format.js";
+import { useBooleanFlag } from "../flags.js";
+import { dateTime, longDate, money, statusWords, time } from "../format.js";
 import { type Problem, problemOf } from "../problems.js";
 import { useSession } from "../session.js";
+import { type PlannedTour, planTrip } from "../trip-plan.js";
 
 const PAGE_SIZE = 10;
 /** How often a booking waiting for payment is asked about again. */
 const PENDING_POLL_MS = 2_000;
 
-/** Tour titles by id, fetched once per page load. */
-const titles = new Map<string, Promise<string>>();
-function tourTitle(tourId: string): Promise<string> {
-  let title = titles.get(tourId);
-  if (title === undefined) {
-    title = catalog.getTour({ tourId }).then(
-      ({ tour }) => tour?.title ?? tourId,
-      () => tourId,
+/** Tours by id, fetched once per page load; undefined for one that could not be fetched. */
+const tours = new Map<string, Promise<Tour | undefined>>();
+function tourOf(tourId: string): Promise<Tour | undefined> {
+  let tour = tours.get(tourId);
+  if (tour === undefined) {
+    tour = catalog.getTour({ tourId }).then(
+      (answer) => answer.tour,
+      () => undefined,
     );
-    titles.set(tourId, title);
+    tours.set(tourId, tour);
   }
-  return title;
+  return tour;
 }
 
 const cancellable = (status: BookingStatus) =>
@@ -43,12 +47,14 @@ export function BookingsPage() {
 }
 
 function BookingList() {
+  const tripPlanner = useBooleanFlag("web-trip-planner", false);
   const [pages, setPages] = useState<string[]>([""]);
   const pageToken = pages[pages.length - 1] ?? "";
   const list = useLoad(() => booking.listBookings({ pageSize: PAGE_SIZE, pageToken }), [pageToken]);
   return (
     <section>
       <h1>My bookings</h1>
+      {tripPlanner && <TripPlanner />}
       {list.state === "loading" && <p class="muted">Loading your bookings…</p>}
       {list.state === "failed" && <ProblemView problem={list.problem} onRetry={list.reload} />}
       {list.state === "done" && (
@@ -79,7 +85,7 @@ function BookingCard({ initial }: { initial: Booking }) {
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
-    void tourTitle(item.tourId).then(setTitle);
+    void tourOf(item.tourId).then((tour) => tour && setTitle(tour.title));
   }, [item.tourId]);
 
   useEffect(() => {
@@ -141,5 +147,61 @@ function BookingCard({ initial }: { initial: Booking }) {
       )}
       {problem && <ProblemView problem={problem} onRetry={() => void cancel()} />}
     </li>
+  );
+}
+
+/** Bookings the planner places: those that will take place. */
+const planned = (status: BookingStatus) =>
+  status === BookingStatus.CONFIRMED || status === BookingStatus.PENDING_PAYMENT;
+
+/** The tours a traveller will take, as an itinerary by day (a dark launch: see flags/flags.json). */
+function TripPlanner() {
+  const plan = useLoad(async () => {
+    const { bookings } = await booking.listBookings({ pageSize: 100 });
+    const stops = await Promise.all(
+      bookings
+        .filter((item) => planned(item.status))
+        .map(async (item): Promise<PlannedTour | undefined> => {
+          const tour = await tourOf(item.tourId);
+          return tour?.startTime
+            ? {
+                bookingId: item.bookingId,
+                title: tour.title,
+                start: timestampDate(tour.startTime),
+                durationMinutes: tour.durationMinutes,
+              }
+            : undefined;
+        }),
+    );
+    return planTrip(stops.filter((stop) => stop !== undefined));
+  }, []);
+  return (
+    <section class="card trip-planner" aria-label="Trip planner">
+      <h2>Trip planner</h2>
+      {plan.state === "loading" && <p class="muted">Planning your trip…</p>}
+      {plan.state === "failed" && <ProblemView problem={plan.problem} onRetry={plan.reload} />}
+      {plan.state === "done" &&
+        (plan.data.length === 0 ? (
+          <p class="muted">Book a tour and it appears here, day by day.</p>
+        ) : (
+          <ol class="trip-days">
+            {plan.data.map(({ day, stops }) => (
+              <li key={day}>
+                <h3>{longDate(stops[0]?.start)}</h3>
+                <ul>
+                  {stops.map((stop) => (
+                    <li key={stop.bookingId}>
+                      {time(stop.start)}–{time(stop.end)} {stop.title}
+                      {stop.clashesWith.length > 0 && (
+                        <span class="clash"> · overlaps {stop.clashesWith.join(", ")}</span>
+                      )}
+                    </li>
+                  ))}
+                </ul>
+              </li>
+            ))}
+          </ol>
+        ))}
+    </section>
   );
 }
