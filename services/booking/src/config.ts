@@ -1,4 +1,10 @@
-import { baseConfigSchema, type ConfigDefaults, configFields } from "@tourmesh/platform";
+import {
+  baseConfigSchema,
+  type ConfigDefaults,
+  configFields,
+  tokenVerifierDefaults,
+  tokenVerifierFields,
+} from "@tourmesh/platform";
 import { z } from "zod";
 import type { SagaOptions } from "./saga.js";
 
@@ -10,9 +16,7 @@ export const bookingConfigSchema = baseConfigSchema.extend({
   DATABASE_URL: z.url(),
   CATALOG_ADDR: z.string().min(1),
   PAYMENT_ADDR: z.string().min(1),
-  JWKS_URL: z.url(),
-  JWT_ISSUER: z.string().min(1),
-  JWT_AUDIENCE: z.string().min(1),
+  ...tokenVerifierFields,
   /** Deadline of one Charge call; past it the booking stays PENDING_PAYMENT and is retried. */
   BOOKING_CHARGE_TIMEOUT_MS: milliseconds.min(1),
   /** Deadline of one catalog call made by the saga. */
@@ -39,9 +43,7 @@ export const bookingDefaults = {
   DATABASE_URL: "postgres://postgres@127.0.0.1:5432/booking",
   CATALOG_ADDR: "127.0.0.1:50051",
   PAYMENT_ADDR: "127.0.0.1:50053",
-  JWKS_URL: "http://127.0.0.1:9456/.well-known/jwks.json",
-  JWT_ISSUER: "https://identity.tourmesh",
-  JWT_AUDIENCE: "tourmesh",
+  ...tokenVerifierDefaults,
   BOOKING_CHARGE_TIMEOUT_MS: 2_000,
   BOOKING_CATALOG_TIMEOUT_MS: 2_000,
   BOOKING_TOUR_FACTS_TTL_MS: 10_000,

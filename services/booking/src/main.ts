@@ -2,7 +2,7 @@ import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js"
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { PaymentSucceededSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
-import { runService } from "@tourmesh/platform";
+import { runService, tokenVerifierOptions } from "@tourmesh/platform";
 import { bookingFlags } from "./booking-flags.js";
 import { BookingMetrics } from "./booking-metrics.js";
 import { BookingStore } from "./booking-store.js";
@@ -15,11 +15,7 @@ import { BookingSaga } from "./saga.js";
 await runService({
   name: "booking",
   config: bookingConfigSchema,
-  verifier: (config) => ({
-    jwksUrl: config.JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  }),
+  verifier: tokenVerifierOptions,
   defaults: bookingDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: { outbox: true },

@@ -1,4 +1,10 @@
-import { baseConfigSchema, type ConfigDefaults, configFields } from "@tourmesh/platform";
+import {
+  baseConfigSchema,
+  type ConfigDefaults,
+  configFields,
+  tokenVerifierDefaults,
+  tokenVerifierFields,
+} from "@tourmesh/platform";
 import { z } from "zod";
 
 /** Catalog's settings. */
@@ -6,10 +12,7 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   DATABASE_URL: z.url(),
   /** A streaming replica for reads that may be a little stale (docs/catalog-cache.md); unset: the primary. */
   DATABASE_READ_URL: z.url().optional(),
-  /** Where the access tokens of operators managing tours are checked. */
-  JWKS_URL: z.url(),
-  JWT_ISSUER: z.string().min(1),
-  JWT_AUDIENCE: z.string().min(1),
+  ...tokenVerifierFields,
   /** Adds the sample tours at start (those not there yet). */
   SEED_TOURS: configFields.flag.default(true),
   /** Redis for the read cache of GetTour and ListTours; unset or empty: no cache. */
@@ -36,7 +39,5 @@ export const catalogDefaults = {
   PORT: 50051,
   METRICS_PORT: 9451,
   DATABASE_URL: "postgres://postgres@127.0.0.1:5432/catalog",
-  JWKS_URL: "http://127.0.0.1:9456/.well-known/jwks.json",
-  JWT_ISSUER: "https://identity.tourmesh",
-  JWT_AUDIENCE: "tourmesh",
+  ...tokenVerifierDefaults,
 } satisfies ConfigDefaults<typeof catalogConfigSchema>;

@@ -1,7 +1,7 @@
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { CatalogService as CatalogServiceV2 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { ReviewCreatedSchema } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
-import { runService } from "@tourmesh/platform";
+import { runService, tokenVerifierOptions } from "@tourmesh/platform";
 import { catalogConfigSchema, catalogDefaults } from "./config.js";
 import { catalogHandlers, catalogOperations } from "./handlers.js";
 import { catalogHandlersV2 } from "./handlers-v2.js";
@@ -12,11 +12,7 @@ await runService({
   name: "catalog",
   config: catalogConfigSchema,
   defaults: catalogDefaults,
-  verifier: (config) => ({
-    jwksUrl: config.JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  }),
+  verifier: tokenVerifierOptions,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: {},
   async routes(server, runtime) {

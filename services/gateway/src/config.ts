@@ -1,5 +1,10 @@
 import { fileURLToPath } from "node:url";
-import { baseConfigSchema, type ConfigDefaults } from "@tourmesh/platform";
+import {
+  baseConfigSchema,
+  type ConfigDefaults,
+  tokenVerifierDefaults,
+  tokenVerifierFields,
+} from "@tourmesh/platform";
 import { z } from "zod";
 
 const address = z.string().regex(/^[^\s:]+:\d+$/, "must be host:port");
@@ -18,10 +23,7 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ DEFAULT_DEADLINE_MS: 
   REVIEW_ADDR: address,
   NOTIFICATION_ADDR: address,
   IDENTITY_ADDR: address,
-  /** Where identity publishes its public keys; fetched once and cached by the TokenVerifier. */
-  JWKS_URL: z.url(),
-  JWT_ISSUER: z.string().min(1),
-  JWT_AUDIENCE: z.string().min(1),
+  ...tokenVerifierFields,
   GATEWAY_DEFAULT_DEADLINE_MS: positiveMs,
   GATEWAY_MAX_DEADLINE_MS: positiveMs,
   /** Token buckets: sustained requests per second and burst, per client address and per signed-in user. 0 turns a limit off. */
@@ -61,9 +63,7 @@ export const gatewayDefaults = {
   NOTIFICATION_ADDR: "127.0.0.1:50054",
   REVIEW_ADDR: "127.0.0.1:50055",
   IDENTITY_ADDR: "127.0.0.1:50056",
-  JWKS_URL: "http://127.0.0.1:9456/.well-known/jwks.json",
-  JWT_ISSUER: "https://identity.tourmesh",
-  JWT_AUDIENCE: "tourmesh",
+  ...tokenVerifierDefaults,
   GATEWAY_DEFAULT_DEADLINE_MS: 5_000,
   GATEWAY_MAX_DEADLINE_MS: 15_000,
   RATE_LIMIT_PER_IP_RPS: 100,

@@ -9,6 +9,7 @@ import {
   type GrpcMetrics,
   type Logger,
   TokenVerifier,
+  tokenVerifierOptions,
 } from "@tourmesh/platform";
 import { admission } from "./admission.js";
 import { apiDocs } from "./api-docs.js";
@@ -68,12 +69,7 @@ export function createGateway(
 
   const serveApiDocs = apiDocs();
   const serveWebApp = webApp({ dir: config.WEB_APP_DIR, otlpTracesUrl: config.WEB_OTLP_TRACES_URL });
-  const verifier = new TokenVerifier({
-    jwksUrl: config.JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    registry: metrics.registry,
-  });
+  const verifier = new TokenVerifier({ ...tokenVerifierOptions(config), registry: metrics.registry });
   const perClient = new RateLimiter(
     { ratePerSecond: config.RATE_LIMIT_PER_IP_RPS, burst: config.RATE_LIMIT_PER_IP_BURST },
     config.RATE_LIMIT_MAX_TRACKED,

@@ -1,4 +1,10 @@
-import { baseConfigSchema, type ConfigDefaults, configFields } from "@tourmesh/platform";
+import {
+  baseConfigSchema,
+  type ConfigDefaults,
+  configFields,
+  tokenClaimsDefaults,
+  tokenClaimsFields,
+} from "@tourmesh/platform";
 import { z } from "zod";
 import { generateSigningKey, parseSigningKeys, type SigningKey } from "./signing-keys.js";
 
@@ -22,8 +28,7 @@ const signingKeysSetting = z
 /** Identity's settings. */
 export const identityConfigSchema = baseConfigSchema.extend({
   DATABASE_URL: z.url(),
-  JWT_ISSUER: z.string().min(1),
-  JWT_AUDIENCE: z.string().min(1),
+  ...tokenClaimsFields,
   JWT_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400),
   JWT_SIGNING_KEYS: signingKeysSetting,
   /** Adds the demo users (alice and bob) at start: for local runs only. */
@@ -34,7 +39,6 @@ export const identityDefaults = {
   PORT: 50056,
   METRICS_PORT: 9456,
   DATABASE_URL: "postgres://postgres@127.0.0.1:5432/identity",
-  JWT_ISSUER: "https://identity.tourmesh",
-  JWT_AUDIENCE: "tourmesh",
+  ...tokenClaimsDefaults,
   JWT_TTL_SECONDS: 900,
 } satisfies ConfigDefaults<typeof identityConfigSchema>;

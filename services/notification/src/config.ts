@@ -1,4 +1,10 @@
-import { baseConfigSchema, type ConfigDefaults, configFields } from "@tourmesh/platform";
+import {
+  baseConfigSchema,
+  type ConfigDefaults,
+  configFields,
+  tokenVerifierDefaults,
+  tokenVerifierFields,
+} from "@tourmesh/platform";
 import { z } from "zod";
 import type { ReminderPollerOptions } from "./reminders.js";
 import type { SmtpSenderOptions } from "./senders.js";
@@ -8,9 +14,7 @@ const { milliseconds } = configFields;
 /** Notification's settings. */
 export const notificationConfigSchema = baseConfigSchema.extend({
   DATABASE_URL: z.url(),
-  JWKS_URL: z.url(),
-  JWT_ISSUER: z.string().min(1),
-  JWT_AUDIENCE: z.string().min(1),
+  ...tokenVerifierFields,
   /** How often due tour reminders are looked for, and how many are sent per round at most. */
   NOTIFICATION_REMINDER_POLL_MS: milliseconds.min(1),
   NOTIFICATION_REMINDER_BATCH: z.coerce.number().int().min(1),
@@ -28,9 +32,7 @@ export const notificationDefaults = {
   PORT: 50054,
   METRICS_PORT: 9454,
   DATABASE_URL: "postgres://postgres@127.0.0.1:5432/notification",
-  JWKS_URL: "http://127.0.0.1:9456/.well-known/jwks.json",
-  JWT_ISSUER: "https://identity.tourmesh",
-  JWT_AUDIENCE: "tourmesh",
+  ...tokenVerifierDefaults,
   NOTIFICATION_REMINDER_POLL_MS: 30_000,
   NOTIFICATION_REMINDER_BATCH: 100,
   SMTP_FROM: "tourmesh <notifications@tourmesh.local>",

@@ -4,7 +4,7 @@ import {
   BookingPaymentFailedSchema,
 } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { NotificationService } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
-import { runService } from "@tourmesh/platform";
+import { runService, tokenVerifierOptions } from "@tourmesh/platform";
 import { notificationConfigSchema, notificationDefaults, reminderOptions, smtpOptions } from "./config.js";
 import { bookingEventHandlers, notificationHandlers } from "./handlers.js";
 import { NotificationStore } from "./notification-store.js";
@@ -14,11 +14,7 @@ import { LoggingSender, type NotificationSender, SmtpSender } from "./senders.js
 await runService({
   name: "notification",
   config: notificationConfigSchema,
-  verifier: (config) => ({
-    jwksUrl: config.JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  }),
+  verifier: tokenVerifierOptions,
   defaults: notificationDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: {},

@@ -38,6 +38,33 @@ export const baseConfigSchema = z.object({
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 
+/** What an access token must say: who issued it and for whom. Identity signs with them; every verifier checks them. */
+export const tokenClaimsFields = {
+  JWT_ISSUER: z.string().min(1),
+  JWT_AUDIENCE: z.string().min(1),
+};
+
+/** The settings of a service that verifies access tokens: where identity publishes its keys, and the claims. */
+export const tokenVerifierFields = {
+  JWKS_URL: z.url(),
+  ...tokenClaimsFields,
+};
+
+export const tokenClaimsDefaults = { JWT_ISSUER: "https://identity.tourmesh", JWT_AUDIENCE: "tourmesh" };
+
+/** Local runs: identity on its standard HTTP port. */
+export const tokenVerifierDefaults = {
+  JWKS_URL: "http://127.0.0.1:9456/.well-known/jwks.json",
+  ...tokenClaimsDefaults,
+};
+
+/** The TokenVerifier's options from a service's settings (see runService's `verifier`). */
+export const tokenVerifierOptions = (config: z.output<z.ZodObject<typeof tokenVerifierFields>>) => ({
+  jwksUrl: config.JWKS_URL,
+  issuer: config.JWT_ISSUER,
+  audience: config.JWT_AUDIENCE,
+});
+
 export const configFields = { port, milliseconds, flag };
 
 /** Values for a schema's unset variables, e.g. `{ PORT: 50051, METRICS_PORT: 9451 }`. */

@@ -17,6 +17,11 @@ export {
   type ConfigDefaults,
   configFields,
   REPOSITORY_FLAGS_FILE,
+  tokenClaimsDefaults,
+  tokenClaimsFields,
+  tokenVerifierDefaults,
+  tokenVerifierFields,
+  tokenVerifierOptions,
 } from "./config.js";
 export * from "./errors.js";
 export {

@@ -1,13 +1,17 @@
-import { baseConfigSchema, type ConfigDefaults, configFields } from "@tourmesh/platform";
+import {
+  baseConfigSchema,
+  type ConfigDefaults,
+  configFields,
+  tokenVerifierDefaults,
+  tokenVerifierFields,
+} from "@tourmesh/platform";
 import { z } from "zod";
 
 /** Review's settings. */
 export const reviewConfigSchema = baseConfigSchema.extend({
   DATABASE_URL: z.url(),
   BOOKING_ADDR: z.string().min(1),
-  JWKS_URL: z.url(),
-  JWT_ISSUER: z.string().min(1),
-  JWT_AUDIENCE: z.string().min(1),
+  ...tokenVerifierFields,
   /** Deadline of one ListBookings call made to check the reviewer's bookings. */
   REVIEW_BOOKING_TIMEOUT_MS: configFields.milliseconds.min(1),
 });
@@ -17,8 +21,6 @@ export const reviewDefaults = {
   METRICS_PORT: 9455,
   DATABASE_URL: "postgres://postgres@127.0.0.1:5432/review",
   BOOKING_ADDR: "127.0.0.1:50052",
-  JWKS_URL: "http://127.0.0.1:9456/.well-known/jwks.json",
-  JWT_ISSUER: "https://identity.tourmesh",
-  JWT_AUDIENCE: "tourmesh",
+  ...tokenVerifierDefaults,
   REVIEW_BOOKING_TIMEOUT_MS: 2_000,
 } satisfies ConfigDefaults<typeof reviewConfigSchema>;

@@ -1,6 +1,6 @@
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
 import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
-import { runService } from "@tourmesh/platform";
+import { runService, tokenVerifierOptions } from "@tourmesh/platform";
 import { BookingCheck } from "./booking-check.js";
 import { reviewConfigSchema, reviewDefaults } from "./config.js";
 import { reviewHandlers } from "./handlers.js";
@@ -9,11 +9,7 @@ import { ReviewStore } from "./review-store.js";
 await runService({
   name: "review",
   config: reviewConfigSchema,
-  verifier: (config) => ({
-    jwksUrl: config.JWKS_URL,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-  }),
+  verifier: tokenVerifierOptions,
   defaults: reviewDefaults,
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: { outbox: true },
