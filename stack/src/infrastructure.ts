@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import {
-  findExecutable as findOnPath,
+  findExecutable,
   prometheusMissing,
   type ScrapeTarget,
   startPrometheus,
@@ -42,9 +42,25 @@ async function waitUntilReachable(
   throw new Error(`${name} did not come up on ${host}:${port}`);
 }
 
-function findExecutable(candidates: string[]): string | undefined {
-  return candidates.find((candidate) => existsSync(candidate));
-}
+/** The stack's message servers: each is started under the state folder when none answers on its port. */
+const messageServers = [
+  {
+    name: "NATS with JetStream",
+    endpoint: nats,
+    executable: "nats-server",
+    install: "Debian/Ubuntu: apt-get install nats-server; macOS: brew install nats-server",
+    folder: "nats",
+    start: (binary: string, storeDir: string) => startNatsServer({ port: nats.port, storeDir, binary }),
+  },
+  {
+    name: "Redis",
+    endpoint: redis,
+    executable: "redis-server",
+    install: "Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis",
+    folder: "redis",
+    start: (binary: string, dir: string) => startRedisServer({ port: redis.port, dir, binary }),
+  },
+];
 
 export interface Infrastructure {
   /** What was started here (empty when everything was already running). */
@@ -91,38 +107,21 @@ export async function ensureInfrastructure(stateDir: string): Promise<Infrastruc
     started.push(`PostgreSQL (data in ${dataDir})`);
   }
 
-  if (!(await reachable(nats.host, nats.port))) {
-    const binary = findExecutable([
-      "/usr/sbin/nats-server",
-      "/usr/bin/nats-server",
-      "/usr/local/bin/nats-server",
-    ]);
+  for (const server of messageServers) {
+    const { host, port } = server.endpoint;
+    if (await reachable(host, port)) continue;
+    const binary = findExecutable(server.executable);
     if (!binary) {
       throw new Error(
-        `NATS is not running on ${nats.host}:${nats.port} and nats-server is not installed: install it ` +
-          "(Debian/Ubuntu: apt-get install nats-server; macOS: brew install nats-server) or start yours with -js.",
+        `${server.name} is not running on ${host}:${port} and ${server.executable} is not installed: install it ` +
+          `(${server.install}) or start yours.`,
       );
     }
-    const storeDir = join(stateDir, "nats");
-    mkdirSync(storeDir, { recursive: true });
-    const server = await startNatsServer({ port: nats.port, storeDir, binary });
-    children.push({ name: "nats", kill: () => void server.stop() });
-    started.push(`NATS with JetStream (store in ${storeDir})`);
-  }
-
-  if (!(await reachable(redis.host, redis.port))) {
-    const binary = findExecutable(["/usr/bin/redis-server", "/usr/local/bin/redis-server"]);
-    if (!binary) {
-      throw new Error(
-        `Redis is not running on ${redis.host}:${redis.port} and redis-server is not installed: install it ` +
-          "(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or start yours.",
-      );
-    }
-    const dir = join(stateDir, "redis");
+    const dir = join(stateDir, server.folder);
     mkdirSync(dir, { recursive: true });
-    const server = await startRedisServer({ port: redis.port, dir, binary });
-    children.push({ name: "redis", kill: () => void server.stop() });
-    started.push(`Redis (in ${dir}, nothing persisted)`);
+    const running = await server.start(binary, dir);
+    children.push({ name: server.folder, kill: () => void running.stop() });
+    started.push(`${server.name} (in ${dir})`);
   }
 
   const targets: ScrapeTarget[] = scrapeTargets(services);
@@ -130,7 +129,7 @@ export async function ensureInfrastructure(stateDir: string): Promise<Infrastruc
   if (await reachable(postgresExporter.host, postgresExporter.port)) {
     targets.push({ job: "postgres", address: exporterAddress });
   } else {
-    const binary = findOnPath("prometheus-postgres-exporter");
+    const binary = findExecutable("prometheus-postgres-exporter");
     if (binary) {
       const exporter = spawn(binary, [`--web.listen-address=${exporterAddress}`], {
         stdio: "ignore",
@@ -147,7 +146,7 @@ export async function ensureInfrastructure(stateDir: string): Promise<Infrastruc
 
   let prometheusUrl: string | undefined = `http://${prometheus.host}:${prometheus.port}`;
   if (!(await reachable(prometheus.host, prometheus.port))) {
-    if (findOnPath("prometheus")) {
+    if (findExecutable("prometheus")) {
       const dataDir = join(stateDir, "prometheus");
       const server = await startPrometheus({ targets, port: prometheus.port, dataDir });
       children.push({ name: "prometheus", kill: () => void server.stop() });
