@@ -38,6 +38,11 @@ export const servedContracts: Record<string, DescService[]> = {
   identity: [IdentityService],
 };
 
+/** The contracts of a workload that its callers use: all it serves but payment's admin API. */
+export function callableContracts(workload: string): DescService[] {
+  return (servedContracts[workload] ?? []).filter((service) => service !== PaymentFaultService);
+}
+
 export function contractMethods(service: DescService): ContractMethod[] {
   return service.methods.map((method) => ({
     service: service.typeName,

@@ -205,6 +205,13 @@ describe("the cross-checks", () => {
       /Deployment catalog: REVIEW_ADDR=.*does not authorize catalog/,
     ],
     [
+      "a peer's policy leaving out one of the contracts it serves its callers",
+      (o) => {
+        find(o, "GRPCRoute", "catalog-grpc-api").spec.rules[0].matches.pop();
+      },
+      /CATALOG_ADDR=.*: Deployment catalog does not authorize gateway to call tourmesh\.catalog\.v2\.CatalogService/,
+    ],
+    [
       "a peer address on a port the Service lacks",
       (o) => {
         find(o, "ConfigMap", "booking-config").data.PAYMENT_ADDR = "payment.tourmesh.svc.cluster.local:50054";

@@ -9,6 +9,7 @@ import { services } from "@tourmesh/stack/topology";
 import { deadlineSettings, longestAppDeadlineMs } from "./app-deadlines.js";
 import {
   type ContractMethod,
+  callableContracts,
   contractMethods,
   healthService,
   methodsByService,
@@ -416,10 +417,14 @@ export function checkPeerWiring(manifests: Manifests, options: CheckOptions): st
         }
         for (const peer of selectedPods(manifests, service)) {
           const podPort = manifests.resolvePort(peer, port.targetPort ?? port.port);
-          if (podPort !== undefined && !manifests.allows(peer, podPort, caller, target.request))
-            problems.push(
-              `${where}: ${nameOf(peer.workload)} does not authorize ${pod.spec.serviceAccountName}`,
-            );
+          if (podPort === undefined) continue;
+          for (const request of target.requests) {
+            if (!manifests.allows(peer, podPort, caller, request))
+              problems.push(
+                `${where}: ${nameOf(peer.workload)} does not authorize ${pod.spec.serviceAccountName}` +
+                  (request.protocol === "grpc" ? ` to call ${request.service}` : ""),
+              );
+          }
         }
       }
     }
@@ -427,20 +432,24 @@ export function checkPeerWiring(manifests: Manifests, options: CheckOptions): st
   return problems;
 }
 
+/** Where a setting points, and the requests the caller makes there: a call of each contract a gRPC peer offers. */
 function peerTarget(
   variable: string,
   value: string,
-): { host: string; port: number; request: Request } | undefined {
+): { host: string; port: number; requests: Request[] } | undefined {
   const addressMatch = /^([A-Z]+)_ADDR$/.exec(variable);
   if (addressMatch) {
     const [host, port] = value.split(":");
-    const contract = servedContracts[(addressMatch[1] as string).toLowerCase()]?.[0];
-    if (!contract) return undefined;
-    const method = contract.methods[0]?.name ?? "";
+    const contracts = callableContracts((addressMatch[1] as string).toLowerCase());
+    if (contracts.length === 0) return undefined;
     return {
       host: host ?? "",
       port: Number(port),
-      request: { protocol: "grpc", service: contract.typeName, method },
+      requests: contracts.map((contract) => ({
+        protocol: "grpc",
+        service: contract.typeName,
+        method: contract.methods[0]?.name ?? "",
+      })),
     };
   }
   if (!/^(JWKS_URL|NATS_URL|REDIS_URL|DATABASE_URL|DATABASE_READ_URL)$/.test(variable)) return undefined;
@@ -454,7 +463,7 @@ function peerTarget(
   const port = url.port ? Number(url.port) : (defaultPorts[url.protocol] ?? 0);
   const request: Request =
     url.protocol === "http:" ? { protocol: "http", path: url.pathname, method: "GET" } : { protocol: "tcp" };
-  return { host: url.hostname, port, request };
+  return { host: url.hostname, port, requests: [request] };
 }
 
 /** The Service a host name means from inside `namespace`, if it is one of the namespace's. */
