@@ -14,7 +14,7 @@ import {
   CreateBookingRequestSchema,
   CreateBookingResponseSchema,
 } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { runOpenLoop } from "../load/open-loop.js";
 

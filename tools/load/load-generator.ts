@@ -6,7 +6,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import { runOpenLoop } from "./open-loop.js";
 
@@ -88,7 +88,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
 
   const operations: Record<Operation, () => Promise<unknown>> = {
     listTours: () =>
-      catalog.listTours({ destination: pick(destinations), availableOnly: Math.random() < 0.5 }),
+      catalog.listTours({ filter: { destination: pick(destinations), availableOnly: Math.random() < 0.5 } }),
     getTour: () => catalog.getTour({ tourId: pick(tourIds) }),
     quotePrice: () =>
       booking.quotePrice(

@@ -6,7 +6,7 @@ import {
   type CatalogService,
   GetTourResponseSchema,
   ReserveSeatsResponseSchema,
-} from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+} from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import {
   ChargeResponseSchema,
   type PaymentService,

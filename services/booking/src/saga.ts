@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import type { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import {
   type Payment,
   type PaymentService,

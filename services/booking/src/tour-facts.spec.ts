@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type CatalogService, GetTourResponseSchema } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { type CatalogService, GetTourResponseSchema } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { NotFoundError, type ServiceClient } from "@tourmesh/platform";
 import { TourFactsCache } from "./tour-facts.js";
 

@@ -1,6 +1,6 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import type { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { NotFoundError, type ServiceClient } from "@tourmesh/platform";
 import { LRUCache } from "lru-cache";
 

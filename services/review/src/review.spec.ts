@@ -37,7 +37,7 @@ describe("review service", () => {
   };
   const rating = async (tourId: string) => {
     const { tour } = await stack.catalog.getTour({ tourId });
-    return { average: tour?.ratingAverage, count: tour?.ratingCount };
+    return { average: tour?.rating?.average, count: tour?.rating?.count };
   };
   const ratingReaches = async (tourId: string, count: number) => {
     for (let tries = 0; ; tries++) {

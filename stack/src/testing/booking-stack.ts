@@ -4,7 +4,7 @@
  * set every service trusts.
  */
 import { type Booking, BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { PaymentFaultService } from "@tourmesh/gen/tourmesh/payment/v1/payment_faults_pb.js";
 import { PaymentService } from "@tourmesh/gen/tourmesh/payment/v1/payment_pb.js";
 import { type CallOptions, createClient, type ServiceClient } from "@tourmesh/platform";
@@ -113,7 +113,7 @@ export async function startBookingStack({
     },
     errorLogs: () => stack.errorLogs(),
     async seatsAvailable(tourId) {
-      return (await catalog.getTour({ tourId })).tour?.seatsAvailable ?? Number.NaN;
+      return (await catalog.getTour({ tourId })).tour?.seats?.available ?? Number.NaN;
     },
     async waitForStatus(bookingId, userId, status, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
