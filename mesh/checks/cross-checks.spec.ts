@@ -23,6 +23,24 @@ const podSpec = (objects: KubeObject[], name: string) =>
   find(objects, "Deployment", name).spec.template.spec as PodSpec;
 const container = (objects: KubeObject[], name: string) => podSpec(objects, name).containers[0] as Container;
 
+/** The ConfigMap a configMapGenerator made, whatever its content hash. */
+function generated(objects: KubeObject[], name: string): Anything {
+  const object = objects.find(
+    (candidate) =>
+      candidate.kind === "ConfigMap" && new RegExp(`^${name}-[a-z0-9]{10}$`).test(candidate.metadata.name),
+  );
+  assert.ok(object, `a generated ConfigMap ${name} is in the rendering`);
+  return object as Anything;
+}
+
+/** Edits one file of a ConfigMap. */
+function editConfig(objects: KubeObject[], name: string, key: string, edit: (text: string) => string): void {
+  const data = find(objects, "ConfigMap", name).data;
+  const edited = edit(data[key]);
+  assert.notEqual(edited, data[key], `the edit changes ${name}/${key}`);
+  data[key] = edited;
+}
+
 function problemsAfter(breakIt: (objects: KubeObject[]) => void, checkOptions = options): string[] {
   const objects = structuredClone(correct);
   breakIt(objects);
@@ -412,6 +430,192 @@ describe("the cross-checks", () => {
         delete find(o, "Service", "notification").spec.ports[0].appProtocol;
       },
       /Service notification: gRPC port 50054 is not declared kubernetes.io\/h2c/,
+    ],
+    // Observability (observability.ts)
+    [
+      "a service whose metrics port Prometheus does not pick",
+      (o) => {
+        for (const port of container(o, "notification").ports ?? [])
+          if (port.name === "metrics") port.name = "prom";
+      },
+      /no target has job="notification"/,
+    ],
+    [
+      "a metrics port whose policy refuses Prometheus",
+      (o) => {
+        find(o, "AuthorizationPolicy", "catalog-metrics-scrape").spec.requiredAuthenticationRefs[0].name =
+          "linkerd-viz-prometheus";
+      },
+      /target Deployment catalog:9451 \(job catalog\): the mesh refuses Prometheus's GET \/metrics/,
+    ],
+    [
+      "a relabeling that names jobs otherwise than after the services",
+      (o) => {
+        editConfig(o, "prometheus-config", "prometheus.yml", (text) =>
+          text.replace("pod_label_app_kubernetes_io_name]", "pod_container_name]"),
+        );
+        container(o, "gateway").name = "edge";
+      },
+      /no target has job="gateway"/,
+    ],
+    [
+      "pod discovery in another namespace",
+      (o) => {
+        editConfig(o, "prometheus-config", "prometheus.yml", (text) =>
+          text.replace("names: [tourmesh]", "names: [default]"),
+        );
+      },
+      /does not look in namespace tourmesh/,
+    ],
+    [
+      "rule files looked for where none are mounted",
+      (o) => {
+        editConfig(o, "prometheus-config", "prometheus.yml", (text) =>
+          text.replace("/etc/prometheus/rules/*.yaml", "/etc/prometheus/rules/*.yml"),
+        );
+      },
+      /rule_files \/etc\/prometheus\/rules\/\*\.yml matches no mounted file/,
+    ],
+    [
+      "a service that exports no traces",
+      (o) => {
+        delete find(o, "ConfigMap", "payment-config").data.OTEL_EXPORTER_OTLP_ENDPOINT;
+      },
+      /Deployment payment container payment: no OTEL_EXPORTER_OTLP_ENDPOINT/,
+    ],
+    [
+      "an OTLP endpoint that is not the collector",
+      (o) => {
+        find(o, "ConfigMap", "review-config").data.OTEL_EXPORTER_OTLP_ENDPOINT = "http://jaeger:4318";
+      },
+      /Deployment review container review: .*Service jaeger selects Deployment jaeger, not otel-collector/,
+    ],
+    [
+      "an OTLP endpoint on a port the collector's Service lacks",
+      (o) => {
+        find(o, "ConfigMap", "booking-config").data.OTEL_EXPORTER_OTLP_ENDPOINT =
+          "http://otel-collector:4317";
+      },
+      /Service otel-collector has no port 4317/,
+    ],
+    [
+      "an OTLP endpoint where the collector receives nothing",
+      (o) => {
+        editConfig(o, "otel-collector-config", "config.yaml", (text) =>
+          text.replace("0.0.0.0:4318", "0.0.0.0:4319"),
+        );
+      },
+      /reaches port 4318, where the collector receives no OTLP\/HTTP/,
+    ],
+    [
+      "a service the collector refuses",
+      (o) => {
+        const identities: string[] = find(o, "MeshTLSAuthentication", "otel-collector-senders").spec
+          .identities;
+        identities.splice(
+          identities.indexOf("identity.tourmesh.serviceaccount.identity.linkerd.cluster.local"),
+          1,
+        );
+      },
+      /Deployment identity container identity: .*Deployment otel-collector refuses POST \/v1\/logs/,
+    ],
+    [
+      "a collector exporting to a Service that does not exist",
+      (o) => {
+        editConfig(o, "otel-collector-config", "config.yaml", (text) =>
+          text.replace("http://loki:3100", "http://lokki:3100"),
+        );
+      },
+      /exporter otlphttp\/loki \(http:\/\/lokki:3100\/otlp\): lokki is not a Service of the namespace/,
+    ],
+    [
+      "a log store that refuses the collector",
+      (o) => {
+        find(o, "AuthorizationPolicy", "loki-push").spec.requiredAuthenticationRefs[0].name = "grafana";
+      },
+      /exporter otlphttp\/loki .*StatefulSet loki refuses POST \/otlp\/v1\/logs/,
+    ],
+    [
+      "a collector without a logs pipeline",
+      (o) => {
+        editConfig(o, "otel-collector-config", "config.yaml", (text) =>
+          text.replace(/^ {4}logs:$/m, "    logs/unused:"),
+        );
+      },
+      /no logs pipeline from the OTLP receiver/,
+    ],
+    [
+      "a Grafana datasource on a port its Service lacks",
+      (o) => {
+        editConfig(o, "grafana-datasources", "datasources.yaml", (text) =>
+          text.replace("http://prometheus:9090", "http://prometheus:9091"),
+        );
+      },
+      /datasource Prometheus \(http:\/\/prometheus:9091\): Service prometheus has no port 9091/,
+    ],
+    [
+      "a default datasource that is not the Prometheus",
+      (o) => {
+        editConfig(o, "grafana-datasources", "datasources.yaml", (text) =>
+          text.replace("http://prometheus:9090", "http://loki:3100"),
+        );
+      },
+      /Service loki selects StatefulSet loki, not prometheus/,
+    ],
+    [
+      "a Prometheus that refuses Grafana",
+      (o) => {
+        find(o, "AuthorizationPolicy", "prometheus-http").spec.requiredAuthenticationRefs[0].name =
+          "otel-collector";
+      },
+      /datasource Prometheus .*StatefulSet prometheus refuses GET \/api\/v1\/query/,
+    ],
+    [
+      "a trace store that refuses Grafana",
+      (o) => {
+        find(o, "AuthorizationPolicy", "jaeger-query").spec.requiredAuthenticationRefs[0].name =
+          "otel-collector";
+      },
+      /datasource Jaeger .*Deployment jaeger refuses GET \/api\/traces/,
+    ],
+    [
+      "a dashboard in the cluster that differs from the generated one",
+      (o) => {
+        const data = generated(o, "grafana-dashboards").data;
+        data["tourmesh-overview.json"] = data["tourmesh-overview.json"].replace("Golden signals", "Golden");
+      },
+      /Grafana's dashboards at \/var\/lib\/grafana-dashboards: ConfigMap grafana-dashboards-\w+ holds a tourmesh-overview.json that differs from the source/,
+    ],
+    [
+      "a dashboard of the source missing in the cluster",
+      (o) => {
+        delete generated(o, "grafana-dashboards").data["tourmesh-events.json"];
+      },
+      /lacks tourmesh-events.json/,
+    ],
+    [
+      "a rule file missing in the cluster",
+      (o) => {
+        delete generated(o, "prometheus-rules").data["slo.yaml"];
+      },
+      /Prometheus's rules at \/etc\/prometheus\/rules: ConfigMap prometheus-rules-\w+ lacks slo.yaml/,
+    ],
+    [
+      "a rules ConfigMap not named by its content",
+      (o) => {
+        const rules = generated(o, "prometheus-rules");
+        rules.metadata.name = "prometheus-rules";
+        find(o, "StatefulSet", "prometheus").spec.template.spec.volumes[1].configMap.name =
+          "prometheus-rules";
+      },
+      /ConfigMap prometheus-rules is not named by the hash of its content/,
+    ],
+    [
+      "a probe route that opens more than probe paths",
+      (o) => {
+        find(o, "HTTPRoute", "loki-probes").spec.rules[0].matches[0].path.value = "/loki/api/v1/query";
+      },
+      /AuthorizationPolicy loki-probes: lets unauthenticated clients reach HTTPRoute loki-probes/,
     ],
   ];
 

@@ -17,6 +17,7 @@ import {
 } from "./contracts.js";
 import { checkFeatureFlags } from "./feature-flags.js";
 import { type KubeObject, nameOf } from "./kustomize.js";
+import { checkObservability } from "./observability.js";
 import {
   type Client,
   type Container,
@@ -27,10 +28,12 @@ import {
   matchesSelector,
   meshIdentity,
   meshTlsIdentities,
-  type PodTemplate,
   parentRefs,
   type Request,
   routeRules,
+  selectedPods,
+  serviceNameOf,
+  servicePorts,
   targetRef,
 } from "./policy.js";
 
@@ -67,23 +70,10 @@ export function checkManifests(objects: KubeObject[], options: CheckOptions): st
     ...checkFeatureFlags(manifests, (container) =>
       resolvedEnv(manifests, container, readableSecrets(manifests, options)),
     ),
+    ...checkObservability(manifests, (container) =>
+      resolvedEnv(manifests, container, readableSecrets(manifests, options)),
+    ),
   ];
-}
-
-interface ServicePort {
-  name?: string;
-  port: number;
-  targetPort?: number | string;
-  appProtocol?: string;
-}
-
-function servicePorts(service: KubeObject): ServicePort[] {
-  return (service.spec as { ports: ServicePort[] }).ports;
-}
-
-function selectedPods(manifests: Manifests, service: KubeObject): PodTemplate[] {
-  const matchLabels = (service.spec as { selector?: Record<string, string> }).selector ?? {};
-  return manifests.podTemplates().filter((pod) => matchesSelector(pod.labels, { matchLabels }));
 }
 
 /** The Secrets workloads may read: the rendering's own, then those made at deploy time. */
@@ -348,7 +338,10 @@ export function checkZeroTrust(manifests: Manifests, options: CheckOptions): str
   return problems;
 }
 
-/** An inbound route that only carries probes: gRPC health checks, or the proxy's own probe paths. */
+/**
+ * An inbound route that only carries the kubelet's probes: gRPC health checks, or HTTP paths probed on its
+ * Server's port (the proxies' /live and /ready on their admin port, a container's own HTTP probe paths).
+ */
 function isProbeRoute(manifests: Manifests, route: KubeObject): boolean {
   const rules = routeRules(route);
   // A rule without matches, or with an empty list of them, carries every call (as routeMatches has it).
@@ -356,11 +349,40 @@ function isProbeRoute(manifests: Manifests, route: KubeObject): boolean {
   const matches = rules.flatMap((rule) => rule.matches ?? []);
   if (route.kind === "GRPCRoute")
     return (matches as GrpcRouteMatch[]).every((m) => m.method?.service === healthService);
-  if (route.kind === "HTTPRoute")
-    return (matches as HttpRouteMatch[]).every(
-      (m) => m.path?.type === "Exact" && manifests.injection.proxyProbePaths.includes(m.path.value ?? ""),
+  if (route.kind === "HTTPRoute") {
+    const probed = new Set(
+      parentRefs(route).flatMap((ref) => {
+        const server = ref.kind === "Server" ? manifests.find("Server", ref.name) : undefined;
+        return server ? probePathsOn(manifests, server) : [];
+      }),
     );
+    return (matches as HttpRouteMatch[]).every(
+      (m) => m.path?.type === "Exact" && probed.has(m.path.value ?? ""),
+    );
+  }
   return false;
+}
+
+/** The HTTP paths the kubelet probes on the pods and port a Server selects. */
+function probePathsOn(manifests: Manifests, server: KubeObject): string[] {
+  const spec = server.spec as { podSelector: LabelSelector; port: number | string };
+  return manifests
+    .podTemplates()
+    .filter((pod) => matchesSelector(pod.labels, spec.podSelector))
+    .flatMap((pod) => {
+      const port = manifests.resolvePort(pod, spec.port);
+      const proxy = manifests.injection.ports.some((injected) => injected.containerPort === port)
+        ? manifests.injection.proxyProbePaths
+        : [];
+      const own = pod.spec.containers
+        .flatMap((container) => [container.startupProbe, container.livenessProbe, container.readinessProbe])
+        .flatMap((probe) =>
+          probe?.httpGet && manifests.resolvePort(pod, probe.httpGet.port) === port
+            ? [(probe.httpGet.path ?? "/").split("?")[0] as string]
+            : [],
+        );
+      return [...proxy, ...own];
+    });
 }
 
 /** The value of every environment variable of a container, from literals, ConfigMaps and known Secrets. */
@@ -464,15 +486,6 @@ function peerTarget(
   const request: Request =
     url.protocol === "http:" ? { protocol: "http", path: url.pathname, method: "GET" } : { protocol: "tcp" };
   return { host: url.hostname, port, requests: [request] };
-}
-
-/** The Service a host name means from inside `namespace`, if it is one of the namespace's. */
-function serviceNameOf(host: string, namespace: string): string | undefined {
-  const parts = host.split(".");
-  if (parts.length === 1) return parts[0];
-  if (parts[1] === namespace && (parts.length === 2 || parts.slice(2).join(".") === "svc.cluster.local"))
-    return parts[0];
-  return undefined;
 }
 
 const durationUnits: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };

@@ -4,7 +4,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { type KubeObject, objectId, parseManifests, renderKustomization } from "./kustomize.js";
+import {
+  configMapHash,
+  type KubeObject,
+  objectId,
+  parseManifests,
+  renderKustomization,
+} from "./kustomize.js";
 import { overlayNames } from "./overlays.js";
 import { overlaysDir } from "./repo-paths.js";
 
@@ -115,6 +121,70 @@ patches:
     if (kubectlAvailable) assertSameAsKubectl(join(dir, "overlay"));
   });
 
+  it("names generated ConfigMaps as kustomize does (its own test vectors)", () => {
+    assert.equal(configMapHash({}), "42745tchd9");
+    assert.equal(configMapHash({ one: "" }), "9g67k2htb6");
+    assert.equal(configMapHash({ two: "2", one: "", three: "3" }), "f5h7t85m9b");
+  });
+
+  it("generates ConfigMaps from files and points the pods of every level at their hashed names", () => {
+    const deployment = (name: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: demo
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: app:1.0.0
+          envFrom:
+            - configMapRef: {name: files}
+      volumes:
+        - name: files
+          configMap: {name: files}
+        - name: other
+          configMap: {name: settings}
+`;
+    const dir = fixture({
+      "files/kustomization.yaml":
+        "configMapGenerator:\n  - name: files\n    namespace: demo\n    files: [a.json, sub/b.yaml]\n",
+      "files/a.json": '{"a": "<b>"}\n',
+      "files/sub/b.yaml": "b: 1\n",
+      "files/inner.yaml": deployment("inner"),
+      "overlay/kustomization.yaml": "resources:\n  - ../files\n  - outer.yaml\n",
+      "overlay/outer.yaml": deployment("outer"),
+    });
+    const objects = renderKustomization(join(dir, "overlay"));
+    const data = { "a.json": '{"a": "<b>"}\n', "b.yaml": "b: 1\n" };
+    const name = `files-${configMapHash(data)}`;
+    assert.deepEqual(objects[0], {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name, namespace: "demo" },
+      data,
+    });
+    const outer = objects.find((object) => object.metadata.name === "outer") as unknown as {
+      spec: {
+        template: {
+          spec: {
+            containers: Array<{ envFrom: Array<{ configMapRef: { name: string } }> }>;
+            volumes: Array<{ configMap: { name: string } }>;
+          };
+        };
+      };
+    };
+    assert.equal(outer.spec.template.spec.volumes[0]?.configMap.name, name);
+    assert.equal(outer.spec.template.spec.containers[0]?.envFrom[0]?.configMapRef.name, name);
+    assert.equal(
+      outer.spec.template.spec.volumes[1]?.configMap.name,
+      "settings",
+      "other ConfigMaps keep their names",
+    );
+    if (kubectlAvailable) assertSameAsKubectl(join(dir, "overlay"));
+  });
+
   const failures: Array<[string, Record<string, string>, RegExp]> = [
     [
       "a field it does not support",
@@ -129,6 +199,21 @@ patches:
         "b.yaml": route("one"),
       },
       /defined twice/,
+    ],
+    [
+      "a generated file outside the kustomization's folder",
+      {
+        ...base,
+        "o/kustomization.yaml": "configMapGenerator:\n  - name: x\n    files: [../base/config.yaml]\n",
+      },
+      /not in or below/,
+    ],
+    [
+      "a generator option it does not support",
+      {
+        "kustomization.yaml": "configMapGenerator:\n  - name: x\n    literals: [a=b]\n",
+      },
+      /"literals" is not supported/,
     ],
     [
       "a strategic merge patch",

@@ -93,7 +93,8 @@ describe("the payment fault", () => {
 
 describe("zero trust", () => {
   // The callers of DESIGN.md, and nothing more: every target any policy opens, with who it lets in.
-  const prometheus = ["prometheus.linkerd-viz"];
+  const vizPrometheus = ["prometheus.linkerd-viz"];
+  const prometheus = ["prometheus"];
   const everyServiceButGateway = ["booking", "catalog", "identity", "notification", "payment", "review"];
   const expected: Record<string, string[]> = {
     "GRPCRoute/catalog-grpc-api": ["booking", "gateway"],
@@ -113,13 +114,22 @@ describe("zero trust", () => {
       everyServiceButGateway.map((service) => [`GRPCRoute/${service}-grpc-health`, ["any client"]]),
     ),
     "HTTPRoute/linkerd-proxy-probes": ["any client"],
-    "HTTPRoute/linkerd-proxy-metrics": prometheus,
+    "HTTPRoute/linkerd-proxy-metrics": vizPrometheus,
     ...Object.fromEntries(
       ["gateway", ...everyServiceButGateway].map((service) => [
         `HTTPRoute/${service}-metrics-scrape`,
         prometheus,
       ]),
     ),
+    // Observability: only the services send to the collector, only it writes to the stores, only Grafana
+    // reads them; Loki's own probe path is open to the kubelet.
+    "HTTPRoute/otel-collector-otlp": ["gateway", ...everyServiceButGateway],
+    "Server/jaeger-otlp": ["otel-collector"],
+    "HTTPRoute/loki-push": ["otel-collector"],
+    "Server/prometheus-http": ["grafana"],
+    "Server/jaeger-query": ["grafana"],
+    "HTTPRoute/loki-query": ["grafana"],
+    "HTTPRoute/loki-probes": ["any client"],
   };
   const inNamespace = (entries: string[]) =>
     entries

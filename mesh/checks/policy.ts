@@ -331,3 +331,29 @@ export function routeMatches(route: KubeObject, request: Request): boolean {
       }),
   );
 }
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  appProtocol?: string;
+}
+
+export function servicePorts(service: KubeObject): ServicePort[] {
+  return (service.spec as { ports: ServicePort[] }).ports;
+}
+
+/** The pod templates a Service selects. */
+export function selectedPods(manifests: Manifests, service: KubeObject): PodTemplate[] {
+  const matchLabels = (service.spec as { selector?: Record<string, string> }).selector ?? {};
+  return manifests.podTemplates().filter((pod) => matchesSelector(pod.labels, { matchLabels }));
+}
+
+/** The Service a host name means from inside `namespace`, if it is one of the namespace's. */
+export function serviceNameOf(host: string, namespace: string): string | undefined {
+  const parts = host.split(".");
+  if (parts.length === 1) return parts[0];
+  if (parts[1] === namespace && (parts.length === 2 || parts.slice(2).join(".") === "svc.cluster.local"))
+    return parts[0];
+  return undefined;
+}

@@ -17,6 +17,8 @@ import addFormats from "ajv-formats";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
@@ -42,6 +44,8 @@ const modelValidators = new Map<string, (object: KubeObject) => void>([
   ["apps/v1/Deployment", modelValidator(Deployment)],
   ["apps/v1/StatefulSet", modelValidator(StatefulSet)],
   ["autoscaling/v2/HorizontalPodAutoscaler", modelValidator(HorizontalPodAutoscaler)],
+  ["rbac.authorization.k8s.io/v1/Role", modelValidator(Role)],
+  ["rbac.authorization.k8s.io/v1/RoleBinding", modelValidator(RoleBinding)],
   ["gateway.networking.k8s.io/v1/GRPCRoute", modelValidator(GRPCRoute)],
   ["gateway.networking.k8s.io/v1/HTTPRoute", modelValidator(HTTPRoute)],
 ]);

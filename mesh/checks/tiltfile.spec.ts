@@ -69,6 +69,7 @@ function tiltConstant(name: string): string | number | string[] {
 
 const services = tiltConstant("SERVICES") as string[];
 const infra = tiltConstant("INFRA") as string[];
+const observability = tiltConstant("OBSERVABILITY") as string[];
 const pods = (overlay: string) => new Manifests(renderOverlay(overlay)).podTemplates();
 const containers = (overlay: string) => pods(overlay).flatMap((pod) => pod.spec.containers);
 
@@ -97,7 +98,8 @@ describe("the Tiltfile", () => {
 
     it(`${overlay}: has the workloads the Tiltfile configures by name`, () => {
       const names = new Set(pods(overlay).map((pod) => pod.workload.metadata.name));
-      for (const name of [...services, ...infra]) assert.ok(names.has(name), `${name} is a workload`);
+      for (const name of [...services, ...infra, ...observability])
+        assert.ok(names.has(name), `${name} is a workload`);
     });
   }
 
@@ -109,6 +111,42 @@ describe("the Tiltfile", () => {
     assert.ok(gateway, "the gateway has a Service");
     const ports = (gateway.spec as { ports: Array<{ name: string; port: number }> }).ports;
     assert.equal(ports.find((candidate) => candidate.name === "http")?.port, port);
+  });
+
+  it("runs every observability workload of mesh/base/observability as a resource of its own", () => {
+    // Workloads named after their app (catalog-v2 and payment-faulty are catalog's and payment's).
+    const others = pods(tiltConstant("DEFAULT_OVERLAY") as string)
+      .map((pod) => pod.workload.metadata.name)
+      .filter((name) => !services.includes(name) && !infra.includes(name))
+      .filter((name) => name !== "catalog-v2");
+    assert.deepEqual([...observability].sort(), others.sort());
+    assert.match(tiltfile, /if name in OBSERVABILITY:\n\s+port, links = OBSERVABILITY_UIS\.get\(name, /);
+  });
+
+  it("forwards Prometheus, Grafana and Jaeger to the ports their Services serve, and links their pages there", () => {
+    const objects = renderOverlay(tiltConstant("DEFAULT_OVERLAY") as string);
+    const uis: Array<[string, string, string]> = [
+      ["prometheus", "PROMETHEUS_PORT", "http"],
+      ["grafana", "GRAFANA_PORT", "http"],
+      ["jaeger", "JAEGER_PORT", "query"],
+    ];
+    assert.match(tiltfile, /port_forwards = \["%d:%d" % \(port, port\)\] if port else \[\],/);
+    for (const [name, constant, portName] of uis) {
+      const service = objects.find((object) => object.kind === "Service" && object.metadata.name === name);
+      assert.ok(service, `${name} has a Service`);
+      const ports = (service.spec as { ports: Array<{ name: string; port: number }> }).ports;
+      assert.equal(
+        ports.find((candidate) => candidate.name === portName)?.port,
+        tiltConstant(constant),
+        constant,
+      );
+      const start = tiltfile.indexOf(`    "${name}": (${constant}, [`);
+      assert.ok(start >= 0, `OBSERVABILITY_UIS forwards ${name} on ${constant}`);
+      const entry = tiltfile.slice(start, tiltfile.indexOf("]),\n", start));
+      const links = [...entry.matchAll(/link\("http:\/\/localhost:%d[^"]*" % (\w+), "[^"]+"\)/g)];
+      assert.ok(links.length > 0, `${name} has links`);
+      for (const [, port] of links) assert.equal(port, constant, `${name}'s links go to its forward`);
+    }
   });
 
   it("builds every workspace a service image needs, and knows every workspace there is", () => {

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { type baseConfigSchema, type ConfigDefaults, loadConfig } from "./config.js";
 import { type FeatureFlags, startFeatureFlags } from "./flags/feature-flags.js";
+import { startLogExport } from "./log-export.js";
 import { createLogger, type Logger } from "./logger.js";
 import { GrpcMetrics, type HttpRoute, startMetricsServer } from "./metrics.js";
 import { startTracing } from "./tracing.js";
@@ -74,7 +75,7 @@ export function loadConfigOrExit<Schema extends z.ZodObject>(
 }
 
 /**
- * The one lifecycle of every process: validated config, logs, tracing, feature flags, a metrics server, the server started
+ * The one lifecycle of every process: validated config, logs (exported over OTLP too when an endpoint is set), tracing, feature flags, a metrics server, the server started
  * and logged as "serving" with its ports, and on SIGTERM/SIGINT a drain (health NOT_SERVING, the delay, the
  * grace period), then everything stopped in order and exit 0 (1 when shutting down fails).
  */
@@ -83,7 +84,8 @@ export async function runProcess<Schema extends z.ZodObject<LifecycleShape>>(
 ): Promise<RunningProcess> {
   const config = loadConfigOrExit(definition.name, definition.config, definition.defaults);
   const lifecycle: LifecycleConfig = config;
-  const logger = createLogger(definition.name, lifecycle.LOG_LEVEL);
+  const logExport = await startLogExport(definition.name, lifecycle.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const logger = createLogger(definition.name, lifecycle.LOG_LEVEL, undefined, logExport?.sink);
   const stopTracing = await startTracing(
     definition.name,
     lifecycle.OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -116,6 +118,7 @@ export async function runProcess<Schema extends z.ZodObject<LifecycleShape>>(
       await new Promise((resolve) => metricsServer.close(resolve));
       await stopTracing();
       logger.info("stopped");
+      await logExport?.shutdown();
     })();
     return stopping;
   };
