@@ -34,6 +34,8 @@ const say = (line = "") => process.stdout.write(`${line}\n`);
 const money = (amount: Money | undefined) =>
   `${(Number(amount?.minorUnits ?? 0n) / 100).toFixed(2)} ${amount?.currencyCode ?? ""}`;
 
+const gatewayPort = services.find((service) => service.name === "gateway")?.port;
+say(`tourmesh: the web app will be at http://localhost:${gatewayPort}/ once the services are serving\n`);
 // The gateway serves the web app from web/dist as it finds it at start: built first on a fresh clone.
 await ensureWebApp({ log: (line) => say(`web app: ${line}`) });
 const infrastructure = await ensureInfrastructure(".tourmesh");
