@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { findExecutable } from "@tourmesh/observability/prometheus";
+import { freePort } from "@tourmesh/platform/testing";
+import { launchService, reachable, sourceCommand } from "@tourmesh/stack";
 import { services } from "@tourmesh/stack/topology";
 import { parse } from "yaml";
 import { readWorkload, restrictionsOf } from "../images/workloads.js";
@@ -56,6 +59,45 @@ describe("compose.yaml", () => {
       for (const peer of spec.peers) assert.ok(service.depends_on?.[peer], `${spec.name} waits for ${peer}`);
       if (spec.database)
         assert.match(service.environment?.DATABASE_URL ?? "", new RegExp(`@postgres:5432/${spec.database}$`));
+    }
+  });
+
+  it("checks a service's health as its readiness probe does: healthy when it serves, not before", async () => {
+    const [command, ...args] = (
+      compose.services.catalog as ComposeService & { healthcheck: { test: string[] } }
+    ).healthcheck.test.slice(1);
+    assert.equal(command, "node");
+    const check = (port: number) =>
+      new Promise<number | null>((resolve) =>
+        execFile(process.execPath, args, { env: { ...process.env, PORT: String(port) } }, (error) =>
+          resolve(error ? (error.code as number) : 0),
+        ),
+      );
+    const fakeService = join(repoRoot, "stack", "src", "fixtures", "fake-service.ts");
+    const starting = await freePort();
+    assert.equal(await check(starting), 1, "nothing listens");
+    // A server that answers NOT_SERVING, as a service does while it starts and while it drains.
+    const notServing = spawn(process.execPath, ["--import", "tsx", fakeService], {
+      env: { ...process.env, PORT: String(starting), SERVING_AFTER_MS: "600000" },
+      stdio: "ignore",
+    });
+    try {
+      while (!(await reachable("127.0.0.1", starting))) await sleep(100);
+      assert.equal(await check(starting), 1, "NOT_SERVING");
+    } finally {
+      notServing.kill();
+    }
+    const port = await freePort();
+    const service = await launchService({
+      name: "fake",
+      command: sourceCommand(fakeService),
+      port,
+      metricsPort: await freePort(),
+    });
+    try {
+      assert.equal(await check(port), 0, "SERVING");
+    } finally {
+      await service.stop();
     }
   });
 

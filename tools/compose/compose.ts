@@ -39,7 +39,7 @@ const GRPC_HEALTH_CHECK = [
   "const c=require('node:http2').connect('http://127.0.0.1:'+process.env.PORT);",
   "c.on('error',()=>process.exit(1));",
   "const r=c.request({':method':'POST',':path':'/grpc.health.v1.Health/Check','content-type':'application/grpc',te:'trailers'});",
-  "let b=Buffer.alloc(0);r.on('data',d=>{b=Buffer.concat([b,d])});",
+  "r.on('error',()=>process.exit(1));let b=Buffer.alloc(0);r.on('data',d=>{b=Buffer.concat([b,d])});",
   "r.on('end',()=>process.exit(b.subarray(5).equals(Buffer.from([8,1]))?0:1));",
   "r.end(Buffer.alloc(5));",
 ].join("");
