@@ -62,13 +62,28 @@ USER 1000:1000
 WORKDIR /app/services/${SERVICE}
 CMD ["node", "--import", "tsx", "src/main.ts"]
 
-# Production, the default target: the bundle on the production dependencies, nothing else. Root owns the
-# files, and in the cluster the root filesystem is read-only: nothing is written at run time.
-FROM ${NODE_IMAGE} AS production
-ARG SERVICE
+# What node needs at run time and nothing more: its binary, the shared libraries it loads (from ldd), the
+# users, and name lookup through /etc/hosts first. No shell, no package manager, no npm: the production image
+# is these files, the production dependencies and the bundle.
+FROM ${NODE_IMAGE} AS runtime
+RUN mkdir -p /runtime/etc \
+ && cp --parents /usr/local/bin/node /runtime/ \
+ && for library in $(ldd /usr/local/bin/node | grep -o '/[^ ]*'); do cp --parents --dereference "$library" /runtime/; done \
+ && grep -E '^(root|node):' /etc/passwd > /runtime/etc/passwd \
+ && grep -E '^(root|node):' /etc/group > /runtime/etc/group \
+ && echo 'hosts: files dns' > /runtime/etc/nsswitch.conf
+
+# Production, the default target: node, the production dependencies and the bundle, nothing else. Root owns
+# the files, and in the cluster the root filesystem is read-only: nothing is written at run time. The layers
+# before ARG SERVICE are the same for every service: the seven images share them.
+FROM scratch AS production
+COPY --from=runtime /runtime /
 WORKDIR /app
 COPY --from=dependencies /app ./
+ARG SERVICE
 COPY --from=build /app/dist/${SERVICE}/ ./
+# Where `node` is found: by the CMD below, and by a health check run in the container (compose.yaml).
+ENV PATH="/usr/local/bin"
 # The environment every service runs in, sized for a service that is to stay under 150 MB resident (the
 # pod's limit is 256 MiB). tools/build.ts (SHIPPED_ENV) has the same values for the benchmarks, which measure
 # the result (npm run bench:memory); mesh/checks/tiltfile.spec.ts checks that the two agree.
@@ -87,5 +102,5 @@ COPY --from=build /app/dist/${SERVICE}/ ./
 ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=128"
 ENV GLIBC_TUNABLES="glibc.malloc.mmap_threshold=131072"
 USER 1000:1000
-# node itself as PID 1 (no npm, no shell): SIGTERM reaches the app, which drains and exits.
+# node itself as PID 1 (there is no npm and no shell): SIGTERM reaches the app, which drains and exits.
 CMD ["node", "main.mjs"]

@@ -223,8 +223,10 @@ describe("the Dockerfile", () => {
     stages.forEach((current, index) => {
       const earlier = stages.slice(0, index).map((candidate) => candidate.name);
       assert.ok(
-        current.base === `\${NODE_IMAGE}` || earlier.includes(current.base),
-        `${current.name} starts from NODE_IMAGE or an earlier stage`,
+        current.base === `\${NODE_IMAGE}` ||
+          earlier.includes(current.base) ||
+          (current.name === "production" && current.base === "scratch"),
+        `${current.name} starts from NODE_IMAGE or an earlier stage (production: from nothing)`,
       );
     });
   });
@@ -240,7 +242,9 @@ describe("the Dockerfile", () => {
   it("ships, by default, the bundle run by node as PID 1, on the production dependencies only", () => {
     const production = stages.at(-1);
     assert.equal(production?.name, "production", "production is the last stage: the default target");
-    assert.equal(production.base, `\${NODE_IMAGE}`);
+    // From nothing: node and the libraries it loads come from the runtime stage, and no shell comes along.
+    assert.equal(production.base, "scratch");
+    assert.equal(stage("runtime").base, `\${NODE_IMAGE}`);
     const { body } = production;
     assert.equal(last(body, "WORKDIR"), "/app");
     // Exec form with node first: node is PID 1 and receives SIGTERM.
@@ -250,6 +254,7 @@ describe("the Dockerfile", () => {
       ([, from, source, target]) => ({ from, source, target }),
     );
     assert.deepEqual(fromStages, [
+      { from: "runtime", source: "/runtime", target: "/" },
       { from: "dependencies", source: "/app", target: "./" },
       { from: "build", source: `/app/${bundleDir(`\${SERVICE}`)}/`, target: "./" },
     ]);
@@ -262,7 +267,8 @@ describe("the Dockerfile", () => {
     const environment = Object.fromEntries(
       [...production.matchAll(/^ENV (\w+)="([^"]*)"$/gm)].map(([, name, value]) => [name, value]),
     );
-    assert.deepEqual(environment, SHIPPED_ENV);
+    // PATH besides: an image from nothing has none, and the CMD finds node through it.
+    assert.deepEqual(environment, { PATH: "/usr/local/bin", ...SHIPPED_ENV });
     assert.match(SHIPPED_ENV.NODE_OPTIONS ?? "", /--max-old-space-size=\d+/);
     assert.doesNotMatch(production, /^ENV (?!\w+="[^"]*"$)/m, "one variable per ENV line, quoted");
   });

@@ -1,7 +1,9 @@
 export { ensureInfrastructure, type Infrastructure, reachable } from "./infrastructure.js";
 export {
+  type ExternalCommand,
   type LaunchOptions,
   launchService,
+  type NodeCommand,
   type ServiceCommand,
   type ServiceProcess,
   sourceCommand,

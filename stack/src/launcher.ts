@@ -1,7 +1,8 @@
 /**
  * The one way a service process is started, for the demo, the specs, e2e, the chaos run and the benchmarks:
- * on ports chosen up front (standard or free), from its TypeScript through tsx or from any other command (the
- * bundles), optionally restarted when it dies, with its logs kept, handed to a printer or dropped unread.
+ * on ports chosen up front (standard or free), from its TypeScript through tsx, from any other entry (the
+ * bundles) or through another program (a container runtime running its image), optionally restarted when it
+ * dies, with its logs kept, handed to a printer or dropped unread.
  * A process is ready when it answers grpc.health.v1.Health/Check with SERVING on its port, as a Kubernetes
  * probe would ask it.
  */
@@ -13,16 +14,28 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Health, HealthCheckResponse_ServingStatus } from "@tourmesh/gen/health/v1/health_pb.js";
 import { createClient } from "@tourmesh/platform";
 
-/** How to run a service: `node [...flags] entry` in `cwd`, with `env` added to its environment. */
-export interface ServiceCommand {
+/** How to run a service: `node [...flags] entry` in `cwd`, with `env` added to its settings. */
+export interface NodeCommand {
   flags: string[];
   entry: string;
   cwd?: string;
   env?: Record<string, string>;
 }
 
+/**
+ * A service run by another program that passes its settings on by name, as a container runtime does
+ * (`podman run --env PORT ... <image>`): `argv` gets the names of the service's settings, whose values the
+ * program finds in its own environment; `env` is for the program itself, not the service.
+ */
+export interface ExternalCommand {
+  argv: (settings: readonly string[]) => string[];
+  env?: Record<string, string>;
+}
+
+export type ServiceCommand = NodeCommand | ExternalCommand;
+
 /** A service run from its TypeScript, compiled as it loads (development, tests). */
-export const sourceCommand = (entry: string): ServiceCommand => ({ flags: ["--import", "tsx"], entry });
+export const sourceCommand = (entry: string): NodeCommand => ({ flags: ["--import", "tsx"], entry });
 
 export interface LaunchOptions {
   /** The log prefix and the process's OTEL_SERVICE_NAME. */
@@ -52,6 +65,8 @@ export interface ServiceProcess {
   metricsPort: number;
   /** `127.0.0.1:<port>`. */
   address: string;
+  /** Milliseconds from the first process's start until it served. */
+  readyMs: number;
   /** The current process (a new one after each restart). */
   readonly process: ChildProcess;
   /** Every JSON log line written so far, restarted processes included (with logs: "keep"). */
@@ -83,25 +98,28 @@ export async function launchService(options: LaunchOptions): Promise<ServiceProc
   let restarts = 0;
   let stopping = false;
   const spawnOnce = (): { child: ChildProcess; serving: Promise<void>; exited: Promise<number | null> } => {
-    const [executable = process.execPath, ...args] = [
-      ...(options.wrapper ?? []),
-      process.execPath,
-      ...command.flags,
-      ...(options.nodeArgs ?? []),
-      command.entry,
-    ];
+    const external = "argv" in command;
+    const settings: Record<string, string> = {
+      LOG_LEVEL: "info",
+      ...(external ? {} : command.env),
+      ...options.env,
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      OTEL_SERVICE_NAME: name,
+    };
+    const [executable = process.execPath, ...args] = external
+      ? command.argv(Object.keys(settings))
+      : [
+          ...(options.wrapper ?? []),
+          process.execPath,
+          ...command.flags,
+          ...(options.nodeArgs ?? []),
+          command.entry,
+        ];
     stderr = "";
     const child = spawn(executable, args, {
-      ...(command.cwd ? { cwd: command.cwd } : {}),
-      env: {
-        ...process.env,
-        LOG_LEVEL: "info",
-        ...command.env,
-        ...options.env,
-        PORT: String(port),
-        METRICS_PORT: String(metricsPort),
-        OTEL_SERVICE_NAME: name,
-      },
+      ...(!external && command.cwd ? { cwd: command.cwd } : {}),
+      env: { ...process.env, ...(external ? command.env : {}), ...settings },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stderr?.on("data", (chunk: Buffer) => {
@@ -141,6 +159,7 @@ export async function launchService(options: LaunchOptions): Promise<ServiceProc
     return { child, serving, exited };
   };
 
+  const started = performance.now();
   let current = spawnOnce();
   let ready = current.serving;
   const first = current;
@@ -151,11 +170,13 @@ export async function launchService(options: LaunchOptions): Promise<ServiceProc
     first.child.kill("SIGKILL");
     throw error;
   }
+  const readyMs = performance.now() - started;
   return {
     name,
     port,
     metricsPort,
     address: `127.0.0.1:${port}`,
+    readyMs,
     get process() {
       return current.child;
     },
