@@ -18,6 +18,7 @@ export {
   configFields,
   REPOSITORY_FLAGS_FILE,
 } from "./config.js";
+export { EncodedMessage } from "./descriptors.js";
 export * from "./errors.js";
 export {
   type ConsumerOptions,
