@@ -10,7 +10,7 @@ import { launchService, reachable, sourceCommand } from "@tourmesh/stack";
 import { services } from "@tourmesh/stack/topology";
 import { parse } from "yaml";
 import { readWorkload, restrictionsOf } from "../images/workloads.js";
-import { composeFile } from "./compose.js";
+import { CLUSTER_ONLY_SETTINGS, composeFile } from "./compose.js";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
 const committed = readFileSync(join(repoRoot, "compose.yaml"), "utf8");
@@ -51,8 +51,9 @@ describe("compose.yaml", () => {
       assert.deepEqual(service.cap_drop, ["ALL"]);
       assert.equal(service.mem_limit, restrictions.memoryBytes);
       assert.equal(service.environment?.MESH_MODE, undefined, `${spec.name}: no mesh, the app retries`);
+      assert.equal(service.environment?.OTEL_EXPORTER_OTLP_ENDPOINT, undefined, `${spec.name}: no collector`);
       for (const [name, value] of Object.entries(workload.settings)) {
-        if (name === "MESH_MODE") continue;
+        if (CLUSTER_ONLY_SETTINGS.has(name)) continue;
         assert.equal(service.environment?.[name], value.replace(".tourmesh.svc.cluster.local", ""), name);
       }
       // It starts once everything it calls or reads from is healthy.

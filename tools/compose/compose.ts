@@ -7,6 +7,8 @@
  * What differs from the cluster, and why:
  * - No mesh: MESH_MODE is left out, so the services retry UNAVAILABLE calls themselves (Linkerd does it there),
  *   and addresses are Compose's service names instead of the cluster's DNS names.
+ * - No collector: OTEL_EXPORTER_OTLP_ENDPOINT is left out, so traces and logs stay in the containers' output
+ *   (the cluster's observability is mesh/base/observability).
  * - One Postgres role: the services connect as `postgres` (trust, on the Compose network only, no port
  *   published) and each creates its own database on first start; the cluster gives each its own role and
  *   password from Secrets.
@@ -25,8 +27,8 @@ import { readWorkload, restrictionsOf, type Workload } from "../images/workloads
 /** Where the pods mount the feature-flags ConfigMap, from the repository's copy of it. */
 const FLAGS_SOURCE = "./flags";
 
-/** Settings that exist for the mesh alone. */
-const MESH_ONLY_SETTINGS = new Set(["MESH_MODE"]);
+/** Settings for what only the cluster runs: the mesh, and the OpenTelemetry Collector the services export to. */
+export const CLUSTER_ONLY_SETTINGS = new Set(["MESH_MODE", "OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
 /** The cluster's DNS suffix, which Compose's service names do without. */
 const CLUSTER_DOMAIN = ".tourmesh.svc.cluster.local";
@@ -112,7 +114,7 @@ function application(spec: ServiceSpec): ComposeService {
   const restrictions = restrictionsOf(workload);
   const environment: Record<string, string> = {};
   for (const [name, value] of Object.entries(workload.settings)) {
-    if (!MESH_ONLY_SETTINGS.has(name)) environment[name] = value.replaceAll(CLUSTER_DOMAIN, "");
+    if (!CLUSTER_ONLY_SETTINGS.has(name)) environment[name] = value.replaceAll(CLUSTER_DOMAIN, "");
   }
   if (spec.database) environment.DATABASE_URL = `postgres://postgres@postgres:5432/${spec.database}`;
   Object.assign(environment, spec.localOnly);
