@@ -52,6 +52,8 @@ export class CachedTours {
     private readonly cache: RedisCache | undefined,
     private readonly settings: CacheSettings,
     private readonly metrics: CacheMetrics,
+    /** The kill switch: while it says no, every read goes to the database (invalidations go on). */
+    private readonly inUse: () => boolean = () => true,
   ) {}
 
   /** GetTour's answer in `format`; NOT_FOUND when the tour does not exist. */
@@ -106,7 +108,7 @@ export class CachedTours {
     // A call whose deadline leaves less than a slow Redis could take, and the database after it, skips Redis.
     const deadline = currentCallContext()?.deadline.getTime();
     const tooLate = deadline !== undefined && deadline - Date.now() < 2 * this.settings.commandTimeoutMs;
-    if (!this.cache?.usable || tooLate) {
+    if (!this.cache?.usable || tooLate || !this.inUse()) {
       requests.bypass.inc();
       return (await load("replica")).body;
     }

@@ -7,7 +7,9 @@ import { CatalogService as CatalogServiceV2 } from "@tourmesh/gen/tourmesh/catal
 import { createClient, type ServiceClient } from "@tourmesh/platform";
 import {
   callFailure,
+  copyFlagFile,
   createTestDatabase,
+  type FlagFileCopy,
   type RedisServer,
   startRedisServer,
   type TestDatabase,
@@ -32,13 +34,16 @@ const hits = (counts: Record<string, number>) => (counts["tour/hit"] ?? 0) + (co
 describe("catalog with its Redis cache", () => {
   let db: TestDatabase;
   let redis: RedisServer;
+  let flags: FlagFileCopy;
   let catalog: ServiceProcess;
   let client: ServiceClient<typeof CatalogService>;
 
   before(async () => {
     db = await createTestDatabase("catalog_cache");
     redis = await startRedisServer();
+    flags = await copyFlagFile();
     catalog = await startService("catalog", {
+      ...flags.env,
       DATABASE_URL: db.url,
       REDIS_URL: redis.url,
       CACHE_KEY_PREFIX: "spec:",
@@ -53,6 +58,7 @@ describe("catalog with its Redis cache", () => {
     client?.close();
     await catalog?.stop();
     await redis?.close();
+    await flags?.remove();
     await db?.drop();
   });
 
@@ -212,6 +218,48 @@ describe("catalog with its Redis cache", () => {
       async () => (await pageThrough({ destination: "paris", pageSize: 3 })).ids.includes(tourId),
       2_000,
     );
+  });
+
+  it("reads the database while its kill switch is off, and the cache again, with nothing stale, once it is on", async () => {
+    const tourId = "tour_amsterdam_rijksmuseum";
+    const read = async () => (await client.getTour({ tourId })).tour?.seatsAvailable;
+    const counted = async () => {
+      const counts = await cacheRequests(catalog);
+      return { hits: counts["tour/hit"] ?? 0, bypassed: counts["tour/bypass"] ?? 0 };
+    };
+    await read();
+    await read();
+
+    await flags.serve("catalog-read-cache", "off");
+    await waitFor(
+      "reads to bypass the cache",
+      async () => {
+        const before = await counted();
+        await read();
+        const after = await counted();
+        return after.bypassed === before.bypassed + 1 && after.hits === before.hits;
+      },
+      2_000,
+    );
+    // A change committed while the switch is off still invalidates what the cache holds.
+    await db.query("UPDATE tours SET seats_available = seats_available - 2 WHERE tour_id = $1", [tourId]);
+    const seats = await seatsInDatabase(tourId);
+    assert.equal(await read(), seats);
+
+    await flags.serve("catalog-read-cache", "on");
+    await waitFor(
+      "reads to use the cache again",
+      async () => {
+        const before = await counted();
+        const seen = await read();
+        return seen === seats && (await counted()).bypassed === before.bypassed;
+      },
+      2_000,
+    );
+    // The change made while the switch was off shows from the cache too.
+    const before = await counted();
+    assert.equal(await read(), seats);
+    assert.equal((await counted()).hits, before.hits + 1);
   });
 
   it("keeps answering without errors while Redis is killed mid-load, and uses the cache again once it is back", async () => {

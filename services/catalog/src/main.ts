@@ -5,7 +5,7 @@ import { runService, tokenVerifierOptions } from "@tourmesh/platform";
 import { catalogConfigSchema, catalogDefaults } from "./config.js";
 import { catalogHandlers, catalogOperations } from "./handlers.js";
 import { catalogHandlersV2 } from "./handlers-v2.js";
-import { startReadPath } from "./read-path.js";
+import { READ_CACHE_FLAG, startReadPath } from "./read-path.js";
 import { seedTours } from "./seed-tours.js";
 
 await runService({
@@ -16,8 +16,11 @@ await runService({
   database: { url: (config) => config.DATABASE_URL, migrations: new URL("../migrations", import.meta.url) },
   events: {},
   async routes(server, runtime) {
-    const { config, db, logger } = runtime;
-    const { store, tours, stop } = startReadPath(config, db, logger, runtime.metrics.registry);
+    const { config, db, logger, flags } = runtime;
+    const cacheInUse = await flags.follow(() => flags.client.getBooleanValue(READ_CACHE_FLAG, true));
+    const { store, tours, stop } = startReadPath(config, db, logger, runtime.metrics.registry, () =>
+      cacheInUse.current(),
+    );
     runtime.onShutdown(stop);
     if (config.SEED_TOURS)
       logger.info({ added: (await store.addTours(seedTours(new Date()))).length }, "seeded tours");

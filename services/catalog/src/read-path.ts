@@ -9,6 +9,12 @@ import { TourChangeListener } from "./tour-changes.js";
 import { TourStore } from "./tour-store.js";
 
 /**
+ * The kill switch of the read cache (flags/flags.json): off sends every GetTour and ListTours to the database,
+ * for every replica at once, while invalidations go on, so that turning it on again serves nothing stale.
+ */
+export const READ_CACHE_FLAG = "catalog-read-cache";
+
+/**
  * The catalog's store and its reads: the primary's pool, a second pool on the read replica when there is one,
  * and, with Redis, the cache with the listener that invalidates it on every committed change. `stop` closes
  * what it opened (not the primary's pool, which the platform owns).
@@ -18,6 +24,7 @@ export function startReadPath(
   primary: Pool,
   logger: Logger,
   registry: Registry,
+  cacheInUse: () => boolean,
 ): { store: TourStore; tours: CachedTours; stop(): Promise<void> } {
   const replica = config.DATABASE_READ_URL ? createPool(config.DATABASE_READ_URL, logger) : undefined;
   const store = new TourStore(primary, replica);
@@ -40,6 +47,7 @@ export function startReadPath(
       commandTimeoutMs: config.CACHE_TIMEOUT_MS,
     },
     metrics,
+    cacheInUse,
   );
   const NOTIFICATIONS = "database notifications";
   cache?.hold(NOTIFICATIONS);

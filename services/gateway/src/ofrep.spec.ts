@@ -70,6 +70,7 @@ describe("OFREP: the browser's flags, evaluated by the gateway from the same fla
       "booking-group-discount-min-travelers",
       "booking-regional-offer-basis-points",
       "booking-tour-facts-cache",
+      "catalog-read-cache",
       "payment-decline-rate",
       "payment-latency-ms",
       "payment-outage",
