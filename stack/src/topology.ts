@@ -97,7 +97,7 @@ export const services: readonly ServiceSpec[] = [
     metricsPort: 9455,
     database: "review",
     events: true,
-    peers: ["booking"],
+    peers: ["booking", "catalog"],
     verifiesTokens: true,
     cache: false,
     localOnly: {},

@@ -56,6 +56,8 @@ export interface BenchStackOptions {
   nodeArgs?: string[];
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /** Redis for the services that cache reads; default the local one. */
+  redisUrl?: string;
   /** Keep every log line (for checks). */
   keepLogs?: boolean;
 }
@@ -66,6 +68,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Stack
     prefix: "bench",
     command: commandOf(options.runner),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     env: { "*": options.env ?? {}, gateway: unlimitedGateway },
     logs: options.keepLogs ? "keep" : "drop",
     readyTimeoutMs: READY_TIMEOUT_MS,

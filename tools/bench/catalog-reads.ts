@@ -11,9 +11,19 @@
 //      from its answer (commit comes before the answer: a lower bound).
 //
 //   npm run bench:catalog -- [--seconds 5] [--rounds 3] [--concurrency 64] [--changes 200] [--runner dist|tsx]
+//                            [--profile]   (where each catalog's CPU went while it served each method)
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import * as grpc from "@grpc/grpc-js";
+import {
+  create,
+  type DescMessage,
+  equals,
+  fromBinary,
+  type MessageInitShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import {
   CatalogService,
   GetTourRequestSchema,
@@ -22,9 +32,12 @@ import {
   ListToursResponseSchema,
 } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
 import { createClient } from "@tourmesh/platform";
+import { startRedisServer } from "@tourmesh/platform/testing";
 import type { ServiceProcess } from "@tourmesh/stack";
 import { parseRunner, postgresBackends, prepareRunner, startBenchStack } from "./bench-stack.js";
-import { CpuMeter, describeMachine, loadAverage, pidsNamed } from "./proc.js";
+import { H2GrpcClient } from "./h2-grpc-client.js";
+import { CpuMeter, describeMachine, loadAverage, shareOwnPriority } from "./proc.js";
+import { formatProfile, readProfile, summariseProfile } from "./profile-summary.js";
 import { fixed, median, table, writeResult } from "./report.js";
 
 const { values } = parseArgs({
@@ -34,6 +47,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "64" },
     changes: { type: "string", default: "200" },
     runner: { type: "string", default: "dist" },
+    profile: { type: "boolean", default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -54,14 +68,38 @@ interface Method {
   requests: Buffer[];
 }
 
-/** Keeps `concurrency` calls in flight for `durationMs`, cycling through the method's requests; calls/s. */
+/**
+ * Whether both catalogs give the same answer to each of the method's requests, the cached one from its cache
+ * too (asked twice, the second time is a hit): the throughput rounds do not decode what they receive.
+ */
+async function sameAnswers(addresses: string[], method: Method): Promise<boolean> {
+  const clients = addresses.map((address) => new H2GrpcClient(address));
+  try {
+    for (const request of method.requests) {
+      const answers: Buffer[] = [];
+      for (const client of clients)
+        for (let time = 0; time < 2; time++) answers.push(await client.call(method.path, request));
+      const [first, ...others] = answers.map((bytes) => fromBinary(method.output, bytes));
+      if (!first || !others.every((other) => equals(method.output, first, other))) return false;
+    }
+    return true;
+  } finally {
+    for (const client of clients) client.close();
+  }
+}
+
+/**
+ * Keeps `concurrency` calls in flight for `durationMs`, cycling through the method's requests; calls/s. This
+ * load client shares the machine's cores with the catalogs, so it spends as little as it can per call: its
+ * calls go straight over HTTP/2 (H2GrpcClient), and the answers are counted, not decoded (decoding a page of
+ * twenty tours costs more CPU than a cached answer costs the catalog); `sameAnswers` checks them instead.
+ */
 async function measure(
   address: string,
   method: Method,
   durationMs: number,
 ): Promise<{ rate: number; errors: number }> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
-  const deserialize = (bytes: Buffer) => fromBinary(method.output, bytes);
+  const client = new H2GrpcClient(address);
   let completed = 0;
   let errors = 0;
   let next = 0;
@@ -69,21 +107,10 @@ async function measure(
   const worker = async () => {
     while (performance.now() < end) {
       const request = method.requests[next++ % method.requests.length] as Buffer;
-      await new Promise<void>((resolve) => {
-        client.makeUnaryRequest(
-          method.path,
-          (bytes: Buffer) => bytes,
-          deserialize,
-          request,
-          new grpc.Metadata(),
-          { deadline: Date.now() + 5_000 },
-          (error) => {
-            if (error) errors++;
-            else completed++;
-            resolve();
-          },
-        );
-      });
+      await client.call(method.path, request).then(
+        () => completed++,
+        () => errors++,
+      );
     }
   };
   const started = performance.now();
@@ -107,8 +134,23 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+/** With --profile: where each catalog's CPU profile is written, and when it served each method. */
+const profileDir = values.profile ? mkdtempSync(join(tmpdir(), "bench-catalog-")) : undefined;
+const profiled: Array<{ label: string; pid: number; fromMicros: number; toMicros: number }> = [];
+
 await prepareRunner(runner);
-const stack = await startBenchStack({ runner, services: ["catalog"] });
+// A Redis of the benchmark's own: nothing else's commands in it, and its CPU and priority are the benchmark's.
+const redis = await startRedisServer();
+const stack = await startBenchStack({
+  runner,
+  services: ["catalog"],
+  redisUrl: redis.url,
+  ...(profileDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
+}).catch(async (error: unknown) => {
+  await redis.close();
+  throw error;
+});
 try {
   const cached = stack.process("catalog");
   const uncached = await stack.launch("catalog", { REDIS_URL: "" });
@@ -153,12 +195,15 @@ try {
       new Map([
         ["catalog", [measured.process.pid ?? 0]],
         ["postgres", backends],
-        ["redis", pidsNamed("redis-server")],
+        ["redis", redis.pid === undefined ? [] : [redis.pid]],
+        ["client", [process.pid]],
       ]),
   );
   const cpuMicrosPerCall = async (catalog: ServiceProcess, method: Method) => {
     measured = catalog;
     backends = await postgresBackends(stack);
+    // Run with a raised priority on a shared machine (see docs/benchmarks.md): the database and Redis get it too.
+    shareOwnPriority(redis.pid === undefined ? backends : [...backends, redis.pid]);
     meter.reset();
     const result = await measure(catalog.address, method, seconds * 1_000);
     const calls = result.rate * meter.read().seconds;
@@ -166,7 +211,12 @@ try {
     const micros = (group: string) => fixed(((byGroup.get(group) ?? 0) * 1e6) / Math.max(calls, 1));
     return {
       ...result,
-      cpu: { catalog: micros("catalog"), postgres: micros("postgres"), redis: micros("redis") },
+      cpu: {
+        catalog: micros("catalog"),
+        postgres: micros("postgres"),
+        redis: micros("redis"),
+        client: micros("client"),
+      },
     };
   };
 
@@ -180,6 +230,8 @@ try {
     cpuMicrosPerCall: { withoutCache: Record<string, number>; withCache: Record<string, number> };
   }> = [];
   for (const method of methods) {
+    if (!(await sameAnswers([uncached.address, cached.address], method)))
+      throw new Error(`${method.name}: the two catalogs answered differently`);
     // Warm both: connections, prepared statements, the cache's entries.
     await measure(uncached.address, method, 1_000);
     await measure(cached.address, method, 1_000);
@@ -190,6 +242,7 @@ try {
     let cpuWith: Record<string, number> = {};
     const cacheName = method.name === "GetTour" ? "tour" : "tours";
     const before = await cacheRequests(cached);
+    const from = monotonicMicros();
     for (let round = 0; round < rounds; round++) {
       const a = await cpuMicrosPerCall(uncached, method);
       const b = await cpuMicrosPerCall(cached, method);
@@ -199,6 +252,17 @@ try {
       withCache.push(b.rate);
       errors += a.errors + b.errors;
     }
+    const to = monotonicMicros();
+    for (const [catalog, label] of [
+      [uncached, "without the cache"],
+      [cached, "with the cache"],
+    ] as const)
+      profiled.push({
+        label: `${method.name} ${label}`,
+        pid: catalog.process.pid ?? 0,
+        fromMicros: from,
+        toMicros: to,
+      });
     const after = await cacheRequests(cached);
     const delta = (result: string) =>
       (after[`${cacheName}/${result}`] ?? 0) - (before[`${cacheName}/${result}`] ?? 0);
@@ -333,4 +397,18 @@ try {
   say(`written to ${path}`);
 } finally {
   await stack.stop();
+  await redis.close();
+}
+
+// The profiles are written as the processes exit. Each window holds both catalogs' rounds; a catalog is idle
+// while the other is measured, and idle samples are left out.
+if (profileDir) {
+  const files = readdirSync(profileDir);
+  for (const { label, pid, fromMicros, toMicros } of profiled) {
+    const file = files.find((name) => name.split(".")[3] === String(pid) && name.split(".")[4] === "0");
+    if (!file) continue;
+    const summary = summariseProfile(readProfile(join(profileDir, file)), { fromMicros, toMicros }, 15);
+    say(`\ncatalog ${label}: ${summary.busyMs.toFixed(0)} ms of CPU sampled\n${formatProfile(summary, 15)}`);
+  }
+  rmSync(profileDir, { recursive: true, force: true });
 }

@@ -49,4 +49,5 @@ export const notificationWords: Readonly<Record<NotificationKind, string>> = {
   [NotificationKind.BOOKING_CANCELLED]: "Booking cancelled",
   [NotificationKind.PAYMENT_FAILED]: "Payment failed",
   [NotificationKind.TOUR_REMINDER]: "Tour reminder",
+  [NotificationKind.TOUR_REVIEWED]: "New review of your tour",
 };

@@ -1,5 +1,11 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
+export type CacheName = "tour" | "tours";
+export type CacheResult = "hit" | "miss" | "error" | "bypass";
+export type CacheOperation = "read" | "fill" | "invalidate";
+
+type Child<M extends { labels(...values: string[]): unknown }> = ReturnType<M["labels"]>;
+
 /**
  * The read cache's metrics. Hit ratio: sum(rate(cache_requests_total{result="hit"}[5m])) /
  * sum(rate(cache_requests_total[5m])); every request counts once, under one result.
@@ -12,6 +18,9 @@ export class CacheMetrics {
   readonly latency: Histogram<"operation">;
   /** 1 while answers may come from the cache. */
   readonly usable: Gauge;
+  /** The series each read counts in, and each Redis command is timed in, found once rather than per call. */
+  private readonly requestSeries: Record<CacheName, Record<CacheResult, Child<Counter<"cache" | "result">>>>;
+  private readonly latencySeries: Record<CacheOperation, Child<Histogram<"operation">>>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -35,7 +44,7 @@ export class CacheMetrics {
     });
     this.latency = new Histogram({
       name: "cache_operation_seconds",
-      help: "Time a Redis operation of the cache took (read, fill, invalidate, flush).",
+      help: "Time a Redis operation of the cache took (read, fill, invalidate; a flush is an invalidation).",
       labelNames: ["operation"],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
       registers,
@@ -45,5 +54,27 @@ export class CacheMetrics {
       help: "1 while the catalog answers from its cache, 0 while it reads the database only.",
       registers,
     });
+    const results = (cache: CacheName) => ({
+      hit: this.requests.labels(cache, "hit"),
+      miss: this.requests.labels(cache, "miss"),
+      error: this.requests.labels(cache, "error"),
+      bypass: this.requests.labels(cache, "bypass"),
+    });
+    this.requestSeries = { tour: results("tour"), tours: results("tours") };
+    this.latencySeries = {
+      read: this.latency.labels("read"),
+      fill: this.latency.labels("fill"),
+      invalidate: this.latency.labels("invalidate"),
+    };
+  }
+
+  /** The counters of one cache's reads, by result. */
+  requestsOf(cache: CacheName): Record<CacheResult, { inc(): void }> {
+    return this.requestSeries[cache];
+  }
+
+  /** Starts timing a Redis command; the returned function records it. */
+  time(operation: CacheOperation): () => void {
+    return this.latencySeries[operation].startTimer();
   }
 }

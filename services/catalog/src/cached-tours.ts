@@ -6,19 +6,30 @@
  * A failing cache is never an error to the caller: the database answers, within the call's deadline (Redis is
  * skipped when the deadline leaves less than twice its command timeout).
  *
+ * What is cached is the answer itself, encoded as the contract version that asked will send it (an AnswerFormat):
+ * a hit is sent as the bytes Redis returned, with no message decoded, built or encoded on the way. Each format's
+ * answers are kept under keys of their own and carry the same tags, so one invalidation reaches all of them.
+ *
  * Only public tour data is cached (what GetTour and ListTours show to anyone); nothing about users or
  * reservations.
  */
 import { currentCallContext, NotFoundError } from "@tourmesh/platform";
 import type { CacheMetrics } from "./cache-metrics.js";
 import type { RedisCache } from "./redis-cache.js";
-import { type CacheEntry, type CacheTag, tourEntry, tourPageEntry, tourPageKey } from "./tour-cache.js";
+import { type CacheTag, tourEntry, tourPageEntry, tourPageKey } from "./tour-cache.js";
 import type { TourStore } from "./tour-store.js";
 import type { Tour, TourFilter, TourPosition } from "./tours.js";
 
 export interface TourPage {
   tours: Tour[];
   more: boolean;
+}
+
+/** How a version of the contract answers, in bytes: its response message, encoded. */
+export interface AnswerFormat<Answer> {
+  /** Names the format in the cache's keys, e.g. "v1": each format's answers are cached apart. */
+  name: string;
+  encode(answer: Answer): Uint8Array;
 }
 
 export interface CacheSettings {
@@ -30,13 +41,11 @@ export interface CacheSettings {
   commandTimeoutMs: number;
 }
 
-type TourJson = Omit<Tour, "startTime"> & { startTime: string };
-
-const encodeTour = (tour: Tour): TourJson => ({ ...tour, startTime: tour.startTime.toISOString() });
-const decodeTour = (json: TourJson): Tour => ({ ...json, startTime: new Date(json.startTime) });
+/** The cached answer for a tour that does not exist: no encoded response is empty (it holds the tour). */
+const NO_TOUR = new Uint8Array(0);
 
 export class CachedTours {
-  private readonly flights = new Map<string, Promise<unknown>>();
+  private readonly flights = new Map<string, Promise<Uint8Array>>();
 
   constructor(
     private readonly store: TourStore,
@@ -45,36 +54,39 @@ export class CachedTours {
     private readonly metrics: CacheMetrics,
   ) {}
 
-  async getTour(tourId: string): Promise<Tour> {
-    const found = await this.cacheAside<TourJson | null>("tour", tourEntry(tourId).key, async (source) => {
+  /** GetTour's answer in `format`; NOT_FOUND when the tour does not exist. */
+  async getTour(tourId: string, format: AnswerFormat<Tour>): Promise<Uint8Array> {
+    const entry = tourEntry(tourId);
+    const answer = await this.cacheAside("tour", `${format.name}:${entry.key}`, async (source) => {
       const tour = await this.store.findTour(tourId, source);
-      const body = tour ? encodeTour(tour) : null;
       return {
-        body,
-        entry: tourEntry(tourId),
+        body: tour ? format.encode(tour) : NO_TOUR,
+        tags: entry.tags,
         ttlMs: tour ? this.settings.ttlMs : this.settings.negativeTtlMs,
       };
     });
-    if (!found) throw new NotFoundError(`tour ${tourId} does not exist`, "tour_id");
-    return decodeTour(found);
+    if (answer.byteLength === 0) throw new NotFoundError(`tour ${tourId} does not exist`, "tour_id");
+    return answer;
   }
 
-  async listTours(filter: TourFilter, after: TourPosition | undefined, pageSize: number): Promise<TourPage> {
-    const page = await this.cacheAside<{ tours: TourJson[]; more: boolean }>(
-      "tours",
-      tourPageKey(filter, after, pageSize),
-      async (source) => {
-        const { tours, more } = await this.store.listTours(filter, after, pageSize, source);
-        const entry = tourPageEntry(
-          filter,
-          after,
-          pageSize,
-          tours.map((tour) => tour.tourId),
-        );
-        return { body: { tours: tours.map(encodeTour), more }, entry, ttlMs: this.settings.ttlMs };
-      },
-    );
-    return { tours: page.tours.map(decodeTour), more: page.more };
+  /** ListTours' answer in `format` for one page. */
+  async listTours(
+    filter: TourFilter,
+    after: TourPosition | undefined,
+    pageSize: number,
+    format: AnswerFormat<TourPage>,
+  ): Promise<Uint8Array> {
+    const key = `${format.name}:${tourPageKey(filter, after, pageSize)}`;
+    return this.cacheAside("tours", key, async (source) => {
+      const page = await this.store.listTours(filter, after, pageSize, source);
+      const { tags } = tourPageEntry(
+        filter,
+        after,
+        pageSize,
+        page.tours.map((tour) => tour.tourId),
+      );
+      return { body: format.encode(page), tags, ttlMs: this.settings.ttlMs };
+    });
   }
 
   /**
@@ -85,46 +97,43 @@ export class CachedTours {
     await this.cache?.invalidate(tags).catch(() => undefined);
   }
 
-  private async cacheAside<Body>(
+  private async cacheAside(
     cache: "tour" | "tours",
     key: string,
-    load: (source: "primary" | "replica") => Promise<{ body: Body; entry: CacheEntry; ttlMs: number }>,
-  ): Promise<Body> {
-    const count = (result: "hit" | "miss" | "error" | "bypass") =>
-      this.metrics.requests.inc({ cache, result });
+    load: (source: "primary" | "replica") => Promise<{ body: Uint8Array; tags: CacheTag[]; ttlMs: number }>,
+  ): Promise<Uint8Array> {
+    const requests = this.metrics.requestsOf(cache);
     // A call whose deadline leaves less than a slow Redis could take, and the database after it, skips Redis.
     const deadline = currentCallContext()?.deadline.getTime();
     const tooLate = deadline !== undefined && deadline - Date.now() < 2 * this.settings.commandTimeoutMs;
     if (!this.cache?.usable || tooLate) {
-      count("bypass");
+      requests.bypass.inc();
       return (await load("replica")).body;
     }
     let since: string;
     try {
       const read = await this.cache.read(key);
       if (read.hit) {
-        count("hit");
-        return JSON.parse(read.body) as Body;
+        requests.hit.inc();
+        return read.body;
       }
       since = read.since;
     } catch {
-      count("error");
+      requests.error.inc();
       return (await load("replica")).body;
     }
-    count("miss");
+    requests.miss.inc();
     return this.singleFlight(key, async () => {
-      const { body, entry, ttlMs } = await load("primary");
-      await this.cache
-        ?.fill(entry.key, entry.tags, since, ttlMs, JSON.stringify(body))
-        .catch(() => undefined);
+      const { body, tags, ttlMs } = await load("primary");
+      await this.cache?.fill(key, tags, since, ttlMs, body).catch(() => undefined);
       return body;
     });
   }
 
   /** Runs `work` once for concurrent callers of one key; each gets its outcome. */
-  private singleFlight<T>(key: string, work: () => Promise<T>): Promise<T> {
+  private singleFlight(key: string, work: () => Promise<Uint8Array>): Promise<Uint8Array> {
     const inFlight = this.flights.get(key);
-    if (inFlight) return inFlight as Promise<T>;
+    if (inFlight) return inFlight;
     const flight = work().finally(() => this.flights.delete(key));
     this.flights.set(key, flight);
     return flight;

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService as CatalogServiceV2 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { createClient, type ServiceClient } from "@tourmesh/platform";
 import {
   callFailure,
@@ -127,6 +128,46 @@ describe("catalog with its Redis cache", () => {
     );
     const listed = await client.listTours({ destination: "Lisbon", pageSize: 100 });
     assert.equal(listed.tours.find((tour) => tour.tourId === tourId)?.seatsAvailable, seats);
+  });
+
+  it("keeps v1's and v2's answers apart, each in its own shape, and one change reaches both", async () => {
+    const v2 = createClient(CatalogServiceV2, `127.0.0.1:${catalog.port}`, { retries: false });
+    try {
+      const tourId = "tour_rome_trastevere";
+      const before = await cacheRequests(catalog);
+      const read = async () => ({
+        v1: (await client.getTour({ tourId })).tour,
+        v2: (await v2.getTour({ tourId })).tour,
+        v1Page: (await client.listTours({ destination: "Rome", pageSize: 100 })).tours.find(
+          (tour) => tour.tourId === tourId,
+        ),
+        v2Page: (await v2.listTours({ filter: { destination: "Rome" }, pageSize: 100 })).tours.find(
+          (tour) => tour.tourId === tourId,
+        ),
+      });
+      const first = await read();
+      assert.deepEqual(await read(), first);
+      assert.ok(((await cacheRequests(catalog))["tour/hit"] ?? 0) - (before["tour/hit"] ?? 0) >= 2);
+      assert.equal(first.v1?.seatsAvailable, first.v2?.seats?.available);
+      assert.equal(first.v1Page?.seatsAvailable, first.v2Page?.seats?.available);
+      await db.query("UPDATE tours SET seats_available = seats_available - 2 WHERE tour_id = $1", [tourId]);
+      const seats = await seatsInDatabase(tourId);
+      await waitFor(
+        "both versions to show the change",
+        async () => {
+          const now = await read();
+          return [
+            now.v1?.seatsAvailable,
+            now.v2?.seats?.available,
+            now.v1Page?.seatsAvailable,
+            now.v2Page?.seats?.available,
+          ].every((shown) => shown === seats);
+        },
+        2_000,
+      );
+    } finally {
+      v2.close();
+    }
   });
 
   it("drops a sold-out tour from every page of available tours, those that did not show it included", async () => {

@@ -1,13 +1,15 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type CatalogService,
+  GetTourResponseSchema,
+  ListToursResponseSchema,
   type Tour as ProtoTour,
   ReservationStatus,
   type TourSchema,
 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
-import { type ServiceHandlers, signedInCaller } from "@tourmesh/platform";
-import type { CatalogOperations } from "./handlers.js";
+import { EncodedMessage, type ServiceHandlers, signedInCaller } from "@tourmesh/platform";
+import type { CatalogOperations, ReadAnswers } from "./handlers.js";
 import { etagOf, type Reservation, type Tour, type TourFieldPaths } from "./tours.js";
 
 function toProtoTour(tour: Tour): MessageInitShape<typeof TourSchema> {
@@ -55,6 +57,17 @@ function fromProtoTour(tour: ProtoTour | undefined) {
   };
 }
 
+/** v2's answers to GetTour and ListTours, as the cache keeps them. */
+const v2Answers: ReadAnswers = {
+  name: "v2",
+  tour: (tour) => toBinary(GetTourResponseSchema, create(GetTourResponseSchema, { tour: toProtoTour(tour) })),
+  page: ({ tours, nextPageToken }) =>
+    toBinary(
+      ListToursResponseSchema,
+      create(ListToursResponseSchema, { tours: tours.map(toProtoTour), nextPageToken }),
+    ),
+};
+
 const reservationStatus: Record<Reservation["status"], ReservationStatus> = {
   held: ReservationStatus.HELD,
   released: ReservationStatus.RELEASED,
@@ -72,20 +85,21 @@ function toProtoReservation(reservation: Reservation) {
 export function catalogHandlersV2(operations: CatalogOperations): ServiceHandlers<typeof CatalogService> {
   return {
     async listTours(request) {
-      const { tours, nextPageToken } = await operations.listTours(
+      const page = await operations.listTours(
         {
           destination: request.filter?.destination ?? "",
           availableOnly: request.filter?.availableOnly ?? false,
           pageSize: request.pageSize,
           pageToken: request.pageToken,
         },
+        v2Answers,
         "filter.destination",
       );
-      return { tours: tours.map(toProtoTour), nextPageToken };
+      return new EncodedMessage(ListToursResponseSchema, page);
     },
 
     async getTour(request) {
-      return { tour: toProtoTour(await operations.getTour(request.tourId)) };
+      return new EncodedMessage(GetTourResponseSchema, await operations.getTour(request.tourId, v2Answers));
     },
 
     async reserveSeats(request) {

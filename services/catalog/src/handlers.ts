@@ -1,15 +1,17 @@
 import { randomUUID } from "node:crypto";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type CatalogService,
+  GetTourResponseSchema,
+  ListToursResponseSchema,
   type ReservationStatus as ProtoReservationStatus,
   type Tour as ProtoTour,
   ReservationStatus,
   type TourSchema,
 } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
-import { pageTokenCodec, type ServiceHandlers, signedInCaller } from "@tourmesh/platform";
-import type { CachedTours } from "./cached-tours.js";
+import { EncodedMessage, pageTokenCodec, type ServiceHandlers, signedInCaller } from "@tourmesh/platform";
+import type { AnswerFormat, CachedTours, TourPage } from "./cached-tours.js";
 import { ALL_PAGES, invalidationsForSeats, tourTag } from "./tour-cache.js";
 import type { TourStore } from "./tour-store.js";
 import {
@@ -41,6 +43,17 @@ function toProtoTour({ revision, ...tour }: Tour): MessageInitShape<typeof TourS
     price: { currencyCode: tour.price.currencyCode, minorUnits: BigInt(tour.price.minorUnits) },
   };
 }
+
+/** v1's answers to GetTour and ListTours, as the cache keeps them. */
+const v1Answers: ReadAnswers = {
+  name: "v1",
+  tour: (tour) => toBinary(GetTourResponseSchema, create(GetTourResponseSchema, { tour: toProtoTour(tour) })),
+  page: ({ tours, nextPageToken }) =>
+    toBinary(
+      ListToursResponseSchema,
+      create(ListToursResponseSchema, { tours: tours.map(toProtoTour), nextPageToken }),
+    ),
+};
 
 /** v1's names of a tour's editable fields: its update_mask paths, and its violations' fields after `tour.`. */
 const v1TourPaths: TourFieldPaths = {
@@ -84,8 +97,19 @@ function toProtoReservation(reservation: Reservation) {
 const newTourId = () => `tour_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
 /**
+ * How a version of the contract encodes its GetTour and ListTours responses; `name` tells its answers apart in
+ * the cache.
+ */
+export interface ReadAnswers {
+  name: string;
+  tour(tour: Tour): Uint8Array;
+  page(page: { tours: Tour[]; nextPageToken: string }): Uint8Array;
+}
+
+/**
  * What every version of the contract does, whichever asked: checks each request, reads through the cache, and
- * invalidates a change in the cache before its answer returns, so that its caller reads its own write. Tour
+ * invalidates a change in the cache before its answer returns, so that its caller reads its own write. Reads
+ * answer with the encoded response of the version that asked (`answers`), which a cache hit holds already. Tour
  * management acts for the verified caller whose id it is given: a tour is created as the caller's, and only
  * its operator may edit it or see its occupancy. Where a request's fields are named back to the caller, the
  * caller's version names them (`paths`).
@@ -100,27 +124,33 @@ export function catalogOperations(
     return tour;
   };
   return {
-    /** One page of ListTours: the tours and the next token; `destinationField` names the field in violations. */
+    /** One page of ListTours, encoded; `destinationField` names the destination in violations. */
     async listTours(
       request: Parameters<typeof checkListTours>[0] & { pageToken: string },
+      answers: ReadAnswers,
       destinationField?: string,
-    ): Promise<{ tours: Tour[]; nextPageToken: string }> {
+    ): Promise<Uint8Array> {
       const { filter, pageSize } = checkListTours(request, destinationField);
       const after = pageTokens.decode(request.pageToken, filter);
-      const page = await tours.listTours(filter, after, pageSize);
-      const last = page.tours.at(-1);
-      return {
-        tours: page.tours,
-        nextPageToken:
-          page.more && last
-            ? pageTokens.encode({ startTime: last.startTime.toISOString(), tourId: last.tourId }, filter)
-            : "",
+      // The next page's token is made from the page's last tour and the filter: the same on a hit as on a miss.
+      const format: AnswerFormat<TourPage> = {
+        name: answers.name,
+        encode(page) {
+          const last = page.tours.at(-1);
+          const nextPageToken =
+            page.more && last
+              ? pageTokens.encode({ startTime: last.startTime.toISOString(), tourId: last.tourId }, filter)
+              : "";
+          return answers.page({ tours: page.tours, nextPageToken });
+        },
       };
+      return tours.listTours(filter, after, pageSize, format);
     },
 
-    async getTour(tourId: string): Promise<Tour> {
+    /** GetTour's answer, encoded. */
+    async getTour(tourId: string, answers: ReadAnswers): Promise<Uint8Array> {
       checkTourId(tourId);
-      return tours.getTour(tourId);
+      return tours.getTour(tourId, { name: answers.name, encode: answers.tour });
     },
 
     async reserveSeats(
@@ -170,12 +200,11 @@ export type CatalogOperations = ReturnType<typeof catalogOperations>;
 export function catalogHandlers(operations: CatalogOperations): ServiceHandlers<typeof CatalogService> {
   return {
     async listTours(request) {
-      const { tours, nextPageToken } = await operations.listTours(request);
-      return { tours: tours.map(toProtoTour), nextPageToken };
+      return new EncodedMessage(ListToursResponseSchema, await operations.listTours(request, v1Answers));
     },
 
     async getTour(request) {
-      return { tour: toProtoTour(await operations.getTour(request.tourId)) };
+      return new EncodedMessage(GetTourResponseSchema, await operations.getTour(request.tourId, v1Answers));
     },
 
     async reserveSeats(request) {

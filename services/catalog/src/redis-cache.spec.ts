@@ -33,8 +33,8 @@ describe("RedisCache", () => {
   /** Reads `key`; on a miss, fills it with `body` as a caller would after reading the database. */
   async function readThrough(key: string, tags: string[], body: string) {
     const read = await cache.read(key);
-    if (read.hit) return read.body;
-    await cache.fill(key, tags, read.since, TTL_MS, body);
+    if (read.hit) return read.body.toString();
+    await cache.fill(key, tags, read.since, TTL_MS, Buffer.from(body));
     return undefined;
   }
 
@@ -43,14 +43,23 @@ describe("RedisCache", () => {
     assert.equal(await readThrough("a", ["t:a"], "ignored"), "A1");
   });
 
+  it("keeps a body byte for byte, whatever bytes it holds (newlines, NUL, bytes that are not UTF-8)", async () => {
+    const body = Buffer.from([0x0a, 0x00, 0xff, 0xfe, 0x0a, 0x7b, 0x22, 0x0d, 0x0a, 0xc3]);
+    const read = await cache.read("bytes");
+    assert.equal(read.hit, false);
+    if (read.hit) return;
+    assert.equal(await cache.fill("bytes", ["t:bytes"], read.since, TTL_MS, body), true);
+    assert.deepEqual(await cache.read("bytes"), { hit: true, body });
+  });
+
   it("makes an entry stale when one of its tags is invalidated, and no other", async () => {
     await readThrough("b", ["t:b", "shared"], "B1");
     await readThrough("c", ["t:c"], "C1");
     await cache.invalidate(["t:b"]);
     assert.equal((await cache.read("b")).hit, false);
-    assert.deepEqual(await cache.read("c"), { hit: true, body: "C1" });
+    assert.deepEqual(await cache.read("c"), { hit: true, body: Buffer.from("C1") });
     await readThrough("b", ["t:b", "shared"], "B2");
-    assert.deepEqual(await cache.read("b"), { hit: true, body: "B2" });
+    assert.deepEqual(await cache.read("b"), { hit: true, body: Buffer.from("B2") });
   });
 
   it("refuses a fill whose database read began before an invalidation of its tags", async () => {
@@ -59,7 +68,7 @@ describe("RedisCache", () => {
     if (read.hit) return;
     // The database read runs here; a change commits and is invalidated before the fill arrives.
     await cache.invalidate(["t:d"]);
-    assert.equal(await cache.fill("d", ["t:d"], read.since, TTL_MS, "stale"), false);
+    assert.equal(await cache.fill("d", ["t:d"], read.since, TTL_MS, Buffer.from("stale")), false);
     assert.equal((await cache.read("d")).hit, false);
   });
 
@@ -82,7 +91,7 @@ describe("RedisCache", () => {
       20_000,
     );
     // A fill that began before the restart is refused: its invalidations may have been lost with Redis.
-    assert.equal(await cache.fill("e", ["t:e"], read.since, TTL_MS, "from before"), false);
+    assert.equal(await cache.fill("e", ["t:e"], read.since, TTL_MS, Buffer.from("from before")), false);
     assert.equal(await readThrough("e", ["t:e"], "E1"), undefined);
     assert.equal(await readThrough("e", ["t:e"], "ignored"), "E1");
   });

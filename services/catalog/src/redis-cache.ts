@@ -2,8 +2,9 @@
  * A cache of tagged answers in Redis (standalone), whose invalidations are never undone by a late fill.
  *
  * Keys, under the process's prefix:
- * - `entry:<key>`: "<header>\n<body>", with an expiry; the header holds the entry's tags and `since`, the clock
- *   value read before its answer was read from the database.
+ * - `entry:<key>`: "<header>\n<body>", with an expiry; the header (JSON, one line) holds the entry's tags and
+ *   `since`, the clock value read before its answer was read from the database; the body is bytes, never
+ *   looked into (Lua strings are binary-safe, and the first newline ends the header).
  * - `clock`: a logical clock in microseconds, max(previous + 1, Redis's time), so that it only ever grows, even
  *   across a restart of Redis that lost it.
  * - `marker:<tag>`: the clock value when the tag was last invalidated; `flushed`: when every entry was.
@@ -24,16 +25,16 @@
 
 import type { Logger } from "@tourmesh/platform";
 import { Redis, type Result } from "ioredis";
-import type { CacheMetrics } from "./cache-metrics.js";
+import type { CacheMetrics, CacheOperation } from "./cache-metrics.js";
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
-    cacheRead(
+    cacheReadBuffer(
       entry: string,
       clock: string,
       flushed: string,
       markerPrefix: string,
-    ): Result<[string | null, string | null], Context>;
+    ): Result<[Buffer | null, Buffer | null], Context>;
     cacheFill(
       entry: string,
       clock: string,
@@ -41,7 +42,7 @@ declare module "ioredis" {
       markerPrefix: string,
       since: string,
       ttlMs: number,
-      value: string,
+      value: Buffer,
     ): Result<number, Context>;
     cacheBump(numberOfKeys: number, clock: string, ...markers: string[]): Result<string, Context>;
   }
@@ -51,8 +52,10 @@ declare module "ioredis" {
 const validityCheck = `
 local function stale(since, flushed, tags, markerPrefix)
   if since < tonumber(flushed) then return true end
-  for _, tag in ipairs(tags) do
-    local marker = redis.call('GET', markerPrefix .. tag)
+  if #tags == 0 then return false end
+  local names = {}
+  for i, tag in ipairs(tags) do names[i] = markerPrefix .. tag end
+  for _, marker in ipairs(redis.call('MGET', unpack(names))) do
     if marker and tonumber(marker) > since then return true end
   end
   return false
@@ -107,7 +110,7 @@ export interface RedisCacheOptions {
 }
 
 /** A read of the cache: the stored body, or a miss with the clock value a fill must pass back. */
-export type CacheRead = { hit: true; body: string } | { hit: false; since: string };
+export type CacheRead = { hit: true; body: Buffer } | { hit: false; since: string };
 
 const RECOVERY_INTERVAL_MS = 500;
 /** How long reads skip the cache after a read or fill failed. */
@@ -137,6 +140,8 @@ export class RedisCache {
       connectTimeout: Math.max(1_000, options.commandTimeoutMs),
       // Fail at once while disconnected instead of queueing: the caller reads the database meanwhile.
       enableOfflineQueue: false,
+      // Commands sent in one turn of the event loop (concurrent calls' reads) go out in one write.
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 0,
       retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
       scripts: {
@@ -180,9 +185,10 @@ export class RedisCache {
     this.owe("everything", reason);
   }
 
+  /** Reads the entry of `key`; its body comes as Redis sent it, bytes that are never decoded here. */
   async read(key: string): Promise<CacheRead> {
     const [body, clock] = await this.command("read", () =>
-      this.redis.cacheRead(
+      this.redis.cacheReadBuffer(
         this.keys.entryPrefix + key,
         this.keys.clock,
         this.keys.flushed,
@@ -193,7 +199,7 @@ export class RedisCache {
       this.owe("everything", "Redis lost its state");
       throw new Error("the cache has no clock: Redis restarted empty");
     }
-    return body === null ? { hit: false, since: clock } : { hit: true, body };
+    return body === null ? { hit: false, since: clock.toString() } : { hit: true, body };
   }
 
   /** Stores `body` under `key` unless one of `tags` (or everything) was invalidated since `since`. */
@@ -202,9 +208,9 @@ export class RedisCache {
     tags: readonly string[],
     since: string,
     ttlMs: number,
-    body: string,
+    body: Uint8Array,
   ): Promise<boolean> {
-    const header = JSON.stringify({ since: Number(since), tags });
+    const header = Buffer.from(`${JSON.stringify({ since: Number(since), tags })}\n`);
     const stored = await this.command("fill", () =>
       this.redis.cacheFill(
         this.keys.entryPrefix + key,
@@ -213,7 +219,7 @@ export class RedisCache {
         this.keys.markerPrefix,
         since,
         ttlMs,
-        `${header}\n${body}`,
+        Buffer.concat([header, body]),
       ),
     );
     this.options.metrics.fills.inc({ result: stored === 1 ? "stored" : "refused" });
@@ -295,8 +301,8 @@ export class RedisCache {
   }
 
   /** Runs one Redis command, timed. A failed read or fill pauses the cache's use for a moment. */
-  private async command<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    const stop = this.options.metrics.latency.startTimer({ operation });
+  private async command<T>(operation: CacheOperation, run: () => Promise<T>): Promise<T> {
+    const stop = this.options.metrics.time(operation);
     try {
       return await run();
     } catch (error) {

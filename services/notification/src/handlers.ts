@@ -3,6 +3,7 @@ import type {
   BookingCancelledSchema,
   BookingConfirmedSchema,
   BookingPaymentFailedSchema,
+  ReviewCreatedSchema,
 } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import {
   NotificationKind,
@@ -25,6 +26,7 @@ import {
   type Notification,
   paymentFailedDraft,
   reminderDueAt,
+  reviewedDraft,
 } from "./notifications.js";
 import type { NotificationSender } from "./senders.js";
 
@@ -35,6 +37,7 @@ const notificationKind: Record<Kind, NotificationKind> = {
   booking_cancelled: NotificationKind.BOOKING_CANCELLED,
   payment_failed: NotificationKind.PAYMENT_FAILED,
   tour_reminder: NotificationKind.TOUR_REMINDER,
+  tour_reviewed: NotificationKind.TOUR_REVIEWED,
 };
 
 function toProtoNotification(notification: StoredNotification) {
@@ -47,7 +50,10 @@ function toProtoNotification(notification: StoredNotification) {
   };
 }
 
-/** NotificationService over gRPC: the signed-in traveller's own notifications, newest first. */
+/**
+ * NotificationService over gRPC: the signed-in caller's own notifications, newest first (a traveller's of their
+ * bookings, an operator's of reviews of their tours).
+ */
 export function notificationHandlers(store: NotificationStore): ServiceHandlers<typeof NotificationService> {
   return {
     async listNotifications(request, context) {
@@ -92,4 +98,20 @@ export function bookingEventHandlers(
     await store.recordBookingEvent(id, event, paymentFailedDraft(event), { type: "none" }, deliver);
   };
   return { confirmed, cancelled, paymentFailed };
+}
+
+/**
+ * ReviewCreated, for the operator of the reviewed tour: recorded once (by its event id) and delivered before
+ * that commits. A review of a tour no operator runs (the catalog's own) tells nobody.
+ */
+export function reviewEventHandler(
+  store: NotificationStore,
+  sender: NotificationSender,
+): EventHandler<typeof ReviewCreatedSchema, EventContext> {
+  return async (review, { id }) => {
+    if (review.tourOperatorId === "") return;
+    await store.recordReviewEvent(id, review.tourOperatorId, reviewedDraft(review), (notification) =>
+      sender.send(notification),
+    );
+  };
 }

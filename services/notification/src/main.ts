@@ -2,11 +2,12 @@ import {
   BookingCancelledSchema,
   BookingConfirmedSchema,
   BookingPaymentFailedSchema,
+  ReviewCreatedSchema,
 } from "@tourmesh/gen/tourmesh/events/v1/events_pb.js";
 import { NotificationService } from "@tourmesh/gen/tourmesh/notification/v1/notification_pb.js";
 import { runService, tokenVerifierOptions } from "@tourmesh/platform";
 import { notificationConfigSchema, notificationDefaults, reminderOptions, smtpOptions } from "./config.js";
-import { bookingEventHandlers, notificationHandlers } from "./handlers.js";
+import { bookingEventHandlers, notificationHandlers, reviewEventHandler } from "./handlers.js";
 import { NotificationStore } from "./notification-store.js";
 import { reminderPoller } from "./reminders.js";
 import { LoggingSender, type NotificationSender, SmtpSender } from "./senders.js";
@@ -33,6 +34,10 @@ await runService({
       .on(BookingConfirmedSchema, handle.confirmed)
       .on(BookingCancelledSchema, handle.cancelled)
       .on(BookingPaymentFailedSchema, handle.paymentFailed);
+    // Operators hear of reviews of their tours; the same unique event id keeps a redelivery to one notification.
+    runtime
+      .consume({ name: "notification-reviews", subject: "review.created", inbox: false })
+      .on(ReviewCreatedSchema, reviewEventHandler(store, sender));
 
     const reminders = reminderPoller(store, sender, reminderOptions(config), logger);
     reminders.start();

@@ -12,7 +12,8 @@ interface NotificationRow {
   notification_id: string;
   seq: string;
   user_id: string;
-  booking_id: string;
+  /** NULL for a notification about no booking (a review's). */
+  booking_id: string | null;
   kind: NotificationKind;
   message: string;
   created_at: Date;
@@ -33,7 +34,7 @@ function toNotification(row: NotificationRow, subject = ""): StoredNotification 
     notificationId: row.notification_id,
     seq: Number(row.seq),
     userId: row.user_id,
-    bookingId: row.booking_id,
+    bookingId: row.booking_id ?? "",
     kind: row.kind,
     subject,
     message: row.message,
@@ -95,7 +96,7 @@ export interface DueReminder extends BookingFacts {
   tourStartTime: Date;
 }
 
-/** The notifications table and the reminder schedule. */
+/** The notifications table (travellers' of their bookings, operators' of reviews) and the reminder schedule. */
 export class NotificationStore {
   constructor(private readonly db: Pool) {}
 
@@ -128,6 +129,27 @@ export class NotificationStore {
     });
   }
 
+  /**
+   * Records the notification of review event `eventId` for `operatorId`, the reviewed tour's operator, and
+   * delivers it with `deliver` before that commits; like a booking event's, once per event id (undefined when
+   * recorded already).
+   */
+  async recordReviewEvent(
+    eventId: string,
+    operatorId: string,
+    draft: Draft,
+    deliver: (notification: Notification) => Promise<void>,
+  ): Promise<StoredNotification | undefined> {
+    return inTransaction(this.db, async (tx) => {
+      const { rows } = await tx.query<NotificationRow>(
+        `${insertNotification} ON CONFLICT (event_id) DO NOTHING RETURNING ${notificationColumns}`,
+        this.notificationValues({ userId: operatorId, bookingId: null }, draft, eventId),
+      );
+      const row = rows[0];
+      return row && delivered(row, draft, deliver);
+    });
+  }
+
   /** Records a tour reminder's notification in `tx` and delivers it with `deliver` before the commit. */
   async recordReminder(
     tx: PoolClient,
@@ -142,11 +164,15 @@ export class NotificationStore {
     return delivered(rows[0] as NotificationRow, draft, deliver);
   }
 
-  private notificationValues(booking: BookingFacts, draft: Draft, eventId: string | null): unknown[] {
+  private notificationValues(
+    about: { userId: string; bookingId: string | null },
+    draft: Draft,
+    eventId: string | null,
+  ): unknown[] {
     return [
       `ntf_${randomUUID().replaceAll("-", "")}`,
-      booking.userId,
-      booking.bookingId,
+      about.userId,
+      about.bookingId,
       draft.kind,
       draft.message,
       eventId,

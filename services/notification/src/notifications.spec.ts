@@ -7,6 +7,7 @@ import {
   paymentFailedDraft,
   REMINDER_LEAD_MS,
   reminderDueAt,
+  reviewedDraft,
 } from "./notifications.js";
 
 const now = new Date("2030-03-10T12:00:00Z");
@@ -50,5 +51,15 @@ describe("notification texts and reminder times", () => {
       /was cancelled: no seats could be held\. Nothing was charged\./,
     );
     assert.match(paymentFailedDraft({ ...booking, reason: "card declined" }).message, /\(card declined\)/);
+  });
+
+  it("tells an operator which tour was reviewed and how many stars it got, not who wrote it", () => {
+    const reviewed = reviewedDraft({ reviewId: "rev_1", tourId: "tour_canal_row", rating: 4 });
+    assert.equal(reviewed.kind, "tour_reviewed");
+    assert.equal(reviewed.subject, "New review of tour_canal_row");
+    assert.equal(
+      reviewed.message,
+      "Your tour tour_canal_row has a new review: 4 of 5 stars (rev_1). Read it with the tour's reviews.",
+    );
   });
 });

@@ -1,14 +1,22 @@
 /**
  * The notification domain: what a traveller is told about each booking event, when the tour reminder is due,
- * and what makes a ListNotifications request valid. Plain types and functions; no transport, no SQL.
+ * what an operator is told of a review of their tour, and what makes a ListNotifications request valid. Plain
+ * types and functions; no transport, no SQL.
  */
 import { RequestCheck } from "@tourmesh/platform";
 
-export type NotificationKind = "booking_confirmed" | "booking_cancelled" | "payment_failed" | "tour_reminder";
+export type NotificationKind =
+  | "booking_confirmed"
+  | "booking_cancelled"
+  | "payment_failed"
+  | "tour_reminder"
+  | "tour_reviewed";
 
 export interface Notification {
   notificationId: string;
+  /** Whom it is for: the traveller who booked, or the operator of a reviewed tour. */
   userId: string;
+  /** The booking it is about; "" for a review's. */
   bookingId: string;
   kind: NotificationKind;
   /** A one-line subject for the message, e.g. an e-mail's. */
@@ -85,6 +93,23 @@ export function reminderDraft(booking: BookingFacts & { tourStartTime: Date }): 
     message:
       `Reminder: ${booking.tourId} (booking ${booking.bookingId}) starts ` +
       `${booking.tourStartTime.toISOString()}. Enjoy it!`,
+  };
+}
+
+/** What the operator of a tour is told when a traveller reviews it (never who: the review says that). */
+export interface ReviewFacts {
+  reviewId: string;
+  tourId: string;
+  rating: number;
+}
+
+export function reviewedDraft(review: ReviewFacts): Draft {
+  return {
+    kind: "tour_reviewed",
+    subject: `New review of ${review.tourId}`,
+    message:
+      `Your tour ${review.tourId} has a new review: ${review.rating} of 5 stars (${review.reviewId}). ` +
+      "Read it with the tour's reviews.",
   };
 }
 

@@ -26,7 +26,8 @@ export type UnaryMethods<S extends DescService> = {
     : never;
 };
 
-function toBuffer(bytes: Uint8Array): Buffer {
+/** The same bytes as a Buffer, copying nothing. */
+export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -50,6 +51,18 @@ export function grpcMethodDefinition(
 
 export function createMessage<D extends DescMessage>(schema: D, init: MessageInitShape<D>): MessageShape<D> {
   return create(schema, init);
+}
+
+/**
+ * A message already in its binary form, e.g. an answer kept in a cache. A handler may answer with one, and the
+ * server sends its bytes as they are, building and encoding no message. `schema` names the message the bytes
+ * are; the server answers INTERNAL rather than send the bytes of another message than its method's output.
+ */
+export class EncodedMessage<D extends DescMessage = DescMessage> {
+  constructor(
+    readonly schema: D,
+    readonly bytes: Uint8Array,
+  ) {}
 }
 
 function withDependencies(file: DescFile, seen = new Map<string, DescFile>()): Map<string, DescFile> {

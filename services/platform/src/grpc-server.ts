@@ -17,8 +17,10 @@ import type { Caller, TokenVerifier } from "./auth.js";
 import { type CallContext, runInCallContext } from "./call-context.js";
 import {
   createMessage,
+  EncodedMessage,
   grpcMethodDefinition,
   reflectionPackageDefinition,
+  toBuffer,
   type UnaryMethods,
 } from "./descriptors.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -28,12 +30,15 @@ import { endRpcSpan, type RpcSpan, startServerSpan } from "./rpc-tracing.js";
 import { encodeStatusDetails, STATUS_DETAILS_KEY, toConnectError } from "./status.js";
 import { textContentViolations } from "./validation.js";
 
-/** A typed async handler per method of a service. */
+/**
+ * A typed async handler per method of a service. A handler answers with its output message, or with that
+ * message already encoded (an EncodedMessage, e.g. from a cache), which is sent as it is.
+ */
 export type ServiceHandlers<S extends DescService> = {
   [M in keyof UnaryMethods<S>]: (
     request: MessageShape<UnaryMethods<S>[M]["input"]>,
     context: CallContext,
-  ) => Promise<MessageInitShape<UnaryMethods<S>[M]["output"]>>;
+  ) => Promise<MessageInitShape<UnaryMethods<S>[M]["output"]> | EncodedMessage<UnaryMethods<S>[M]["output"]>>;
 };
 
 export interface GrpcServerOptions {
@@ -176,11 +181,17 @@ class UndecodableRequest {
 /**
  * The method's definition with a deserializer that never throws: grpc-js answers a throwing one INTERNAL, but
  * bytes that do not decode are the caller's fault, which the call answers INVALID_ARGUMENT (see ServedCall).
+ * Its serializer sends an EncodedMessage's bytes as they are.
  */
 function servedMethodDefinition(method: DescMethod): ReturnType<typeof grpcMethodDefinition> {
   const definition = grpcMethodDefinition(method);
   return {
     ...definition,
+    responseSerialize(message) {
+      return message instanceof EncodedMessage
+        ? toBuffer(message.bytes)
+        : definition.responseSerialize(message);
+    },
     requestDeserialize(bytes) {
       try {
         return definition.requestDeserialize(bytes);
@@ -287,8 +298,19 @@ class ServedCall implements CallContext {
     return this.route.run(request, this);
   };
 
-  private readonly onResponse = (response: unknown) =>
-    this.answer(undefined, createMessage(this.route.output, response as never));
+  private readonly onResponse = (response: unknown) => {
+    if (!(response instanceof EncodedMessage)) {
+      this.answer(undefined, createMessage(this.route.output, response as never));
+    } else if (response.schema.typeName !== this.route.output.typeName) {
+      this.answer(
+        new Error(
+          `${this.method} answered a ${response.schema.typeName}, not a ${this.route.output.typeName}`,
+        ),
+      );
+    } else {
+      this.answer(undefined, response);
+    }
+  };
 
   private readonly onError = (error: unknown) => this.answer(error);
 

@@ -23,6 +23,7 @@ export {
   tokenVerifierFields,
   tokenVerifierOptions,
 } from "./config.js";
+export { EncodedMessage } from "./descriptors.js";
 export * from "./errors.js";
 export {
   type ConsumerOptions,

@@ -9,6 +9,7 @@ import {
 import type { BookingCheck } from "./booking-check.js";
 import type { ReviewStore, StoredReview } from "./review-store.js";
 import { checkCreateReview, checkListReviews, isReviewPosition } from "./reviews.js";
+import type { TourOperators } from "./tour-operators.js";
 
 const pageTokens = pageTokenCodec(isReviewPosition);
 
@@ -25,23 +26,33 @@ function toProtoReview(review: StoredReview) {
 
 /**
  * ReviewService over gRPC. CreateReview is for a signed-in traveller with a confirmed booking of the tour
- * (asked of booking, as the caller); ListReviews is public.
+ * (asked of booking, as the caller); the tour's operator, asked of catalog at the same time, goes into the
+ * review's ReviewCreated, so that notification can tell them. ListReviews is public.
  */
 export function reviewHandlers(
   store: ReviewStore,
   bookings: BookingCheck,
+  operators: TourOperators,
 ): ServiceHandlers<typeof ReviewService> {
   return {
     async createReview(request, context) {
       const caller = signedInCaller(context);
       const review = checkCreateReview(request);
       const authorization = String(context.metadata.get("authorization")[0]);
-      if (!(await bookings.hasConfirmedBooking(authorization, review.tourId))) {
+      const [operatorId, booked] = await Promise.all([
+        operators.operatorOf(review.tourId),
+        bookings.hasConfirmedBooking(authorization, review.tourId),
+      ]);
+      if (!booked) {
         throw new FailedPreconditionError(
           `only a traveller with a confirmed booking of tour ${review.tourId} can review it, and you have none`,
         );
       }
-      const created = await store.create(review, { userId: caller.userId, author: caller.username });
+      const created = await store.create(
+        review,
+        { userId: caller.userId, author: caller.username },
+        operatorId,
+      );
       return { review: toProtoReview(created) };
     },
 

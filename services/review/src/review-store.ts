@@ -38,8 +38,15 @@ function toReview(row: ReviewRow): StoredReview {
 export class ReviewStore {
   constructor(private readonly db: Pool) {}
 
-  /** Writes the user's review of a tour; ALREADY_EXISTS when they reviewed it before. */
-  async create(review: NewReview, reviewer: { userId: string; author: string }): Promise<StoredReview> {
+  /**
+   * Writes the user's review of a tour, and its ReviewCreated naming the tour's operator (`tourOperatorId`, ""
+   * for none); ALREADY_EXISTS when they reviewed it before.
+   */
+  async create(
+    review: NewReview,
+    reviewer: { userId: string; author: string },
+    tourOperatorId: string,
+  ): Promise<StoredReview> {
     return inTransaction(this.db, async (tx) => {
       const { rows } = await tx
         .query<ReviewRow>(
@@ -68,6 +75,7 @@ export class ReviewStore {
           tourId: created.tourId,
           userId: created.userId,
           rating: created.rating,
+          tourOperatorId,
         },
         aggregateId: created.reviewId,
       });

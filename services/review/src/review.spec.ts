@@ -71,6 +71,15 @@ describe("review service", () => {
     assert.deepEqual(await rating(tourId), { average: 0, count: 0 });
   });
 
+  it("answers NOT_FOUND for a tour the catalog does not have, and writes nothing", async () => {
+    const missing = await callFailure(
+      reviews.createReview({ tourId: "tour_nowhere", rating: 3 }, await stack.as("alice")),
+    );
+    assert.equal(missing.code, Code.NotFound);
+    assert.deepEqual(missing.fields, ["tour_id"]);
+    assert.equal(await reviewCount(), 0);
+  });
+
   it("takes one review per traveller with a confirmed booking; GetTour then shows the new average", async () => {
     const tourId = "tour_rome_vatican";
     await book("alice", "review-vatican-alice", tourId);

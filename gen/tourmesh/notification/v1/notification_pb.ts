@@ -14,10 +14,11 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tourmesh/notification/v1/notification.proto.
  */
 export const file_tourmesh_notification_v1_notification: GenFile = /*@__PURE__*/
-  fileDesc("Cit0b3VybWVzaC9ub3RpZmljYXRpb24vdjEvbm90aWZpY2F0aW9uLnByb3RvEhh0b3VybWVzaC5ub3RpZmljYXRpb24udjEitwEKDE5vdGlmaWNhdGlvbhIXCg9ub3RpZmljYXRpb25faWQYASABKAkSEgoKYm9va2luZ19pZBgCIAEoCRI4CgRraW5kGAMgASgOMioudG91cm1lc2gubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbktpbmQSDwoHbWVzc2FnZRgEIAEoCRIvCgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQQoYTGlzdE5vdGlmaWNhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJInMKGUxpc3ROb3RpZmljYXRpb25zUmVzcG9uc2USPQoNbm90aWZpY2F0aW9ucxgBIAMoCzImLnRvdXJtZXNoLm5vdGlmaWNhdGlvbi52MS5Ob3RpZmljYXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKtIBChBOb3RpZmljYXRpb25LaW5kEiEKHU5PVElGSUNBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASJwojTk9USUZJQ0FUSU9OX0tJTkRfQk9PS0lOR19DT05GSVJNRUQQARInCiNOT1RJRklDQVRJT05fS0lORF9CT09LSU5HX0NBTkNFTExFRBACEiQKIE5PVElGSUNBVElPTl9LSU5EX1BBWU1FTlRfRkFJTEVEEAMSIwofTk9USUZJQ0FUSU9OX0tJTkRfVE9VUl9SRU1JTkRFUhAEMscBChNOb3RpZmljYXRpb25TZXJ2aWNlEq8BChFMaXN0Tm90aWZpY2F0aW9ucxIyLnRvdXJtZXNoLm5vdGlmaWNhdGlvbi52MS5MaXN0Tm90aWZpY2F0aW9uc1JlcXVlc3QaMy50b3VybWVzaC5ub3RpZmljYXRpb24udjEuTGlzdE5vdGlmaWNhdGlvbnNSZXNwb25zZSIxkAIBirUYFggCEhJub3RpZmljYXRpb25zOnJlYWSStRgQeyJwYWdlU2l6ZSI6IDEwfWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tourmesh_options_v1_access, file_tourmesh_options_v1_example]);
+  fileDesc("Cit0b3VybWVzaC9ub3RpZmljYXRpb24vdjEvbm90aWZpY2F0aW9uLnByb3RvEhh0b3VybWVzaC5ub3RpZmljYXRpb24udjEitwEKDE5vdGlmaWNhdGlvbhIXCg9ub3RpZmljYXRpb25faWQYASABKAkSEgoKYm9va2luZ19pZBgCIAEoCRI4CgRraW5kGAMgASgOMioudG91cm1lc2gubm90aWZpY2F0aW9uLnYxLk5vdGlmaWNhdGlvbktpbmQSDwoHbWVzc2FnZRgEIAEoCRIvCgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQQoYTGlzdE5vdGlmaWNhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJInMKGUxpc3ROb3RpZmljYXRpb25zUmVzcG9uc2USPQoNbm90aWZpY2F0aW9ucxgBIAMoCzImLnRvdXJtZXNoLm5vdGlmaWNhdGlvbi52MS5Ob3RpZmljYXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKvcBChBOb3RpZmljYXRpb25LaW5kEiEKHU5PVElGSUNBVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASJwojTk9USUZJQ0FUSU9OX0tJTkRfQk9PS0lOR19DT05GSVJNRUQQARInCiNOT1RJRklDQVRJT05fS0lORF9CT09LSU5HX0NBTkNFTExFRBACEiQKIE5PVElGSUNBVElPTl9LSU5EX1BBWU1FTlRfRkFJTEVEEAMSIwofTk9USUZJQ0FUSU9OX0tJTkRfVE9VUl9SRU1JTkRFUhAEEiMKH05PVElGSUNBVElPTl9LSU5EX1RPVVJfUkVWSUVXRUQQBTLHAQoTTm90aWZpY2F0aW9uU2VydmljZRKvAQoRTGlzdE5vdGlmaWNhdGlvbnMSMi50b3VybWVzaC5ub3RpZmljYXRpb24udjEuTGlzdE5vdGlmaWNhdGlvbnNSZXF1ZXN0GjMudG91cm1lc2gubm90aWZpY2F0aW9uLnYxLkxpc3ROb3RpZmljYXRpb25zUmVzcG9uc2UiMZACAYq1GBYIAhISbm90aWZpY2F0aW9uczpyZWFkkrUYEHsicGFnZVNpemUiOiAxMH1iBnByb3RvMw", [file_google_protobuf_timestamp, file_tourmesh_options_v1_access, file_tourmesh_options_v1_example]);
 
 /**
- * A message sent to a traveller about one of their bookings.
+ * A message sent to a user: a traveller about one of their bookings, an
+ * operator about a review of one of their tours.
  *
  * @generated from message tourmesh.notification.v1.Notification
  */
@@ -30,7 +31,8 @@ export type Notification = Message<"tourmesh.notification.v1.Notification"> & {
   notificationId: string;
 
   /**
-   * The booking it is about.
+   * The booking it is about; empty when it is about no booking
+   * (NOTIFICATION_KIND_TOUR_REVIEWED).
    *
    * @generated from field: string booking_id = 2;
    */
@@ -161,6 +163,13 @@ export enum NotificationKind {
    * @generated from enum value: NOTIFICATION_KIND_TOUR_REMINDER = 4;
    */
   TOUR_REMINDER = 4,
+
+  /**
+   * A tour the operator runs was reviewed.
+   *
+   * @generated from enum value: NOTIFICATION_KIND_TOUR_REVIEWED = 5;
+   */
+  TOUR_REVIEWED = 5,
 }
 
 /**
@@ -170,7 +179,8 @@ export const NotificationKindSchema: GenEnum<NotificationKind> = /*@__PURE__*/
   enumDesc(file_tourmesh_notification_v1_notification, 0);
 
 /**
- * What the signed-in traveller has been told about their bookings.
+ * What the signed-in user has been told: a traveller about their bookings,
+ * an operator about reviews of the tours they run.
  *
  * @generated from service tourmesh.notification.v1.NotificationService
  */

@@ -199,7 +199,8 @@ export const ListReviewsResponseSchema: GenMessage<ListReviewsResponse> = /*@__P
 export const ReviewService: GenService<{
   /**
    * Reviews a tour. Only a traveller with a confirmed booking of the tour may
-   * review it, once.
+   * review it, once. A tour that does not exist: NOT_FOUND. The tour's
+   * operator, if it has one, is notified.
    *
    * @generated from rpc tourmesh.review.v1.ReviewService.CreateReview
    */

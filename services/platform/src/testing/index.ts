@@ -18,6 +18,7 @@ export {
 export {
   type NatsServer,
   publishTestEvent,
+  republishLastEvent,
   startNatsServer,
   type TestEventStreams,
   testEventStreams,

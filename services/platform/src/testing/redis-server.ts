@@ -7,6 +7,8 @@ import { freePort } from "./free-port.js";
 
 export interface RedisServer {
   url: string;
+  /** The running server's process id; undefined while it is stopped. */
+  readonly pid: number | undefined;
   /** Stops the server (SIGTERM, or SIGKILL for a crash) and waits for it to exit. */
   stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   /** Starts it again on the same port; it comes back empty (nothing is persisted). */
@@ -80,6 +82,9 @@ export async function startRedisServer(
   await start();
   return {
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid;
+    },
     stop,
     start,
     pause: () => child?.kill("SIGSTOP"),

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create, type DescMessage, toBinary } from "@bufbuild/protobuf";
-import { connect } from "nats";
+import { connect, headers } from "nats";
 import { eventHeaders, type NewEvent } from "../events/envelope.js";
 import { type EventStreams, eventStreams } from "../events/streams.js";
 import { freePort } from "./free-port.js";
@@ -79,6 +79,34 @@ export async function publishTestEvent<D extends DescMessage>(
     await connection.close();
   }
   return id;
+}
+
+/**
+ * Publishes the last event stored on `subject` (e.g. "review.created") again, its bytes and headers as they are
+ * (the same `ce-id`), under a new Nats-Msg-Id so that JetStream takes it: each consumer gets the event a second
+ * time, as after a redrive. `env` names the streams, as a service's settings do (a stack's `environmentOf`).
+ * Returns the event id.
+ */
+export async function republishLastEvent(env: Record<string, string>, subject: string): Promise<string> {
+  const { NATS_URL: natsUrl, EVENTS_STREAM: stream, EVENTS_SUBJECT_PREFIX: prefix } = env;
+  if (!natsUrl || !stream || !prefix)
+    throw new Error("NATS_URL, EVENTS_STREAM and EVENTS_SUBJECT_PREFIX are needed");
+  const connection = await connect({ servers: natsUrl });
+  try {
+    const jsm = await connection.jetstreamManager();
+    const stored = await jsm.streams.getMessage(stream, { last_by_subj: `${prefix}.${subject}` });
+    const copied = headers();
+    for (const [key, values] of stored.header) {
+      if (key.toLowerCase() === "nats-msg-id") continue;
+      for (const value of values) copied.append(key, value);
+    }
+    await connection
+      .jetstream()
+      .publish(stored.subject, stored.data, { headers: copied, msgID: randomUUID() });
+    return stored.header.get("ce-id");
+  } finally {
+    await connection.close();
+  }
 }
 
 export interface NatsServer {
