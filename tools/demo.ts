@@ -5,7 +5,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient as createConnectClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { BookingService, BookingStatus } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import type { Money } from "@tourmesh/gen/tourmesh/common/v1/money_pb.js";
 import { IdentityService } from "@tourmesh/gen/tourmesh/identity/v1/identity_pb.js";
 import {
@@ -98,10 +98,10 @@ try {
   say(`1. alice signs in: a JWT valid for ${expiresIn} s`);
   const asAlice = { headers: { authorization: `Bearer ${accessToken}` } };
 
-  const { tours } = await catalog.listTours({ destination: "Paris", availableOnly: true });
+  const { tours } = await catalog.listTours({ filter: { destination: "Paris", availableOnly: true } });
   say(`2. she browses Paris: ${tours.length} tours, e.g.`);
   for (const tour of tours.slice(0, 3))
-    say(`     ${tour.title.padEnd(24)} ${money(tour.price)}  ${tour.seatsAvailable} seats`);
+    say(`     ${tour.title.padEnd(24)} ${money(tour.price)}  ${tour.seats?.available ?? 0} seats`);
 
   const tourId = tours[0]?.tourId ?? "tour_paris_louvre";
   const { quote } = await booking.quotePrice(
@@ -168,13 +168,13 @@ try {
   } else {
     say(`7. she reviews the tour she booked: ${review.rating} stars (${review.reviewId})`);
     let after = before;
-    for (let waited = 0; after?.ratingCount === before?.ratingCount && waited < 10_000; waited += 200) {
+    for (let waited = 0; after?.rating?.count === before?.rating?.count && waited < 10_000; waited += 200) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       after = (await catalog.getTour({ tourId })).tour;
     }
     say(
-      `   ReviewCreated went through review's outbox and NATS to catalog: rating ${after?.ratingAverage} ` +
-        `from ${after?.ratingCount} review(s), was ${before?.ratingCount}`,
+      `   ReviewCreated went through review's outbox and NATS to catalog: rating ${after?.rating?.average} ` +
+        `from ${after?.rating?.count} review(s), was ${before?.rating?.count}`,
     );
   }
   // A tour she never booked, on this run or an earlier one (the demo's load books tours as alice too).
@@ -212,21 +212,21 @@ try {
         startTime,
         durationMinutes: 90,
         price: { currencyCode: "EUR", minorUnits: 4_500n },
-        capacity: 12,
+        seats: { capacity: 12 },
       },
     },
     asOlga,
   );
   const { tour: grown } = await catalog.updateTour(
     {
-      tour: { tourId: offered?.tourId, etag: offered?.etag, capacity: 16 },
-      updateMask: { paths: ["capacity"] },
+      tour: { tourId: offered?.tourId, etag: offered?.etag, seats: { capacity: 16 } },
+      updateMask: { paths: ["seats.capacity"] },
     },
     asOlga,
   );
   say(
     `9. olga, a tour operator (scope tours:write), creates ${grown?.tourId} and raises its capacity to ` +
-      `${grown?.capacity} (etag ${offered?.etag} → ${grown?.etag})`,
+      `${grown?.seats?.capacity} (etag ${offered?.etag} → ${grown?.etag})`,
   );
   const notAnOperator = await catalog.createTour({ tour: offered }, asAlice).then(
     () => "accepted (unexpected)",
@@ -264,10 +264,10 @@ ${prometheusLines(infrastructure.prometheusUrl)}
            npm run logs -- --trace <trace_id>     npm run logs -- --request <request_id (x-request-id)>
   flags    ${flags.path} (a copy of flags/flags.json: edit it, and every service follows within a second)
 
-  curl -s -H 'content-type: application/json' -d '{"destination":"Rome"}' \\
-    ${stack.gatewayUrl}/tourmesh.catalog.v1.CatalogService/ListTours
+  curl -s -H 'content-type: application/json' -d '{"filter":{"destination":"Rome"}}' \\
+    ${stack.gatewayUrl}/tourmesh.catalog.v2.CatalogService/ListTours
   npx buf curl --protocol grpc --http2-prior-knowledge -d '{"tour_id":"tour_paris_louvre"}' \\
-    http://${stack.address("catalog")}/tourmesh.catalog.v1.CatalogService/GetTour
+    http://${stack.address("catalog")}/tourmesh.catalog.v2.CatalogService/GetTour
 
 The services keep running under a gentle load (2 calls/s, progress every 10 s); Ctrl-C stops everything.`);
 

@@ -1,15 +1,16 @@
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type CatalogService,
   GetTourResponseSchema,
   ListToursResponseSchema,
+  type Tour as ProtoTour,
   ReservationStatus,
   type TourSchema,
 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
-import { EncodedMessage, type ServiceHandlers } from "@tourmesh/platform";
+import { EncodedMessage, type ServiceHandlers, signedInCaller } from "@tourmesh/platform";
 import type { CatalogOperations, ReadAnswers } from "./handlers.js";
-import type { Reservation, Tour } from "./tours.js";
+import { etagOf, type Reservation, type Tour, type TourFieldPaths } from "./tours.js";
 
 function toProtoTour(tour: Tour): MessageInitShape<typeof TourSchema> {
   return {
@@ -22,6 +23,37 @@ function toProtoTour(tour: Tour): MessageInitShape<typeof TourSchema> {
     rating: { average: tour.ratingAverage, count: tour.ratingCount },
     description: tour.description,
     durationMinutes: tour.durationMinutes,
+    operatorId: tour.operatorId,
+    etag: etagOf(tour),
+  };
+}
+
+/** v2's names of a tour's editable fields: the capacity is in the tour's `seats`. */
+const v2TourPaths: TourFieldPaths = {
+  title: "title",
+  description: "description",
+  destination: "destination",
+  startTime: "start_time",
+  durationMinutes: "duration_minutes",
+  price: "price",
+  capacity: "seats.capacity",
+};
+
+/** The fields of a request's tour as the domain reads them; a message field left out is undefined. */
+function fromProtoTour(tour: ProtoTour | undefined) {
+  return {
+    tourId: tour?.tourId ?? "",
+    etag: tour?.etag ?? "",
+    title: tour?.title,
+    description: tour?.description,
+    destination: tour?.destination,
+    startTime: tour?.startTime && timestampDate(tour.startTime),
+    durationMinutes: tour?.durationMinutes,
+    price: tour?.price && {
+      currencyCode: tour.price.currencyCode,
+      minorUnits: Number(tour.price.minorUnits),
+    },
+    capacity: tour?.seats?.capacity,
   };
 }
 
@@ -47,7 +79,8 @@ function toProtoReservation(reservation: Reservation) {
 
 /**
  * tourmesh.catalog.v2.CatalogService over gRPC: the same operations as v1 (handlers.ts), over the same store and
- * cache, so that a v1 and a v2 client see the same tours and seats; only the messages' shapes differ.
+ * cache, so that a v1 and a v2 client see the same tours, seats and edits; only the messages' shapes, and so
+ * the names of fields in violations, differ.
  */
 export function catalogHandlersV2(operations: CatalogOperations): ServiceHandlers<typeof CatalogService> {
   return {
@@ -76,6 +109,30 @@ export function catalogHandlersV2(operations: CatalogOperations): ServiceHandler
 
     async releaseSeats(request) {
       return { reservation: toProtoReservation(await operations.releaseSeats(request)) };
+    },
+
+    async createTour(request, context) {
+      // The id comes from the request's tour_id (AIP-133), and an etag means nothing for a tour not yet made.
+      const { tourId: _tourId, etag: _etag, ...tour } = fromProtoTour(request.tour);
+      const created = await operations.createTour(
+        { tourId: request.tourId, tour },
+        signedInCaller(context).userId,
+        v2TourPaths,
+      );
+      return { tour: toProtoTour(created) };
+    },
+
+    async updateTour(request, context) {
+      const updated = await operations.updateTour(
+        { tour: fromProtoTour(request.tour), paths: request.updateMask?.paths ?? [] },
+        signedInCaller(context).userId,
+        v2TourPaths,
+      );
+      return { tour: toProtoTour(updated) };
+    },
+
+    async getTourOccupancy(request, context) {
+      return { occupancy: await operations.tourOccupancy(request.tourId, signedInCaller(context).userId) };
     },
   };
 }

@@ -10,19 +10,16 @@ import {
   ReservationStatus,
   type TourSchema,
 } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
-import {
-  EncodedMessage,
-  PermissionDeniedError,
-  pageTokenCodec,
-  type ServiceHandlers,
-  signedInCaller,
-} from "@tourmesh/platform";
+import { EncodedMessage, pageTokenCodec, type ServiceHandlers, signedInCaller } from "@tourmesh/platform";
 import type { AnswerFormat, CachedTours, TourPage } from "./cached-tours.js";
 import { ALL_PAGES, invalidationsForSeats, tourTag } from "./tour-cache.js";
 import type { TourStore } from "./tour-store.js";
 import {
+  applyTourUpdate,
+  type CreateTourInput,
   checkCreateTour,
   checkListTours,
+  checkOperator,
   checkReleaseSeats,
   checkReserveSeats,
   checkTourId,
@@ -31,6 +28,9 @@ import {
   isTourPosition,
   type Reservation,
   type Tour,
+  type TourFieldPaths,
+  type TourOccupancy,
+  type UpdateTourInput,
 } from "./tours.js";
 
 const pageTokens = pageTokenCodec(isTourPosition);
@@ -55,6 +55,17 @@ const v1Answers: ReadAnswers = {
     ),
 };
 
+/** v1's names of a tour's editable fields: its update_mask paths, and its violations' fields after `tour.`. */
+const v1TourPaths: TourFieldPaths = {
+  title: "title",
+  description: "description",
+  destination: "destination",
+  startTime: "start_time",
+  durationMinutes: "duration_minutes",
+  price: "price",
+  capacity: "capacity",
+};
+
 /** The fields of a request's tour as the domain reads them; a message field left out is undefined. */
 function fromProtoTour(tour: ProtoTour | undefined) {
   return {
@@ -73,9 +84,6 @@ function fromProtoTour(tour: ProtoTour | undefined) {
   };
 }
 
-/** A tour id for a tour created without one, e.g. tour_5e0c8a2f41b7. */
-const newTourId = () => `tour_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
-
 const reservationStatus: Record<Reservation["status"], ProtoReservationStatus> = {
   held: ReservationStatus.HELD,
   released: ReservationStatus.RELEASED,
@@ -84,6 +92,9 @@ const reservationStatus: Record<Reservation["status"], ProtoReservationStatus> =
 function toProtoReservation(reservation: Reservation) {
   return { ...reservation, status: reservationStatus[reservation.status] };
 }
+
+/** A tour id for a tour created without one, e.g. tour_5e0c8a2f41b7. */
+const newTourId = () => `tour_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
 /**
  * How a version of the contract encodes its GetTour and ListTours responses; `name` tells its answers apart in
@@ -98,9 +109,20 @@ export interface ReadAnswers {
 /**
  * What every version of the contract does, whichever asked: checks each request, reads through the cache, and
  * invalidates a change in the cache before its answer returns, so that its caller reads its own write. Reads
- * answer with the encoded response of the version that asked (`answers`), which a cache hit holds already.
+ * answer with the encoded response of the version that asked (`answers`), which a cache hit holds already. Tour
+ * management acts for the verified caller whose id it is given: a tour is created as the caller's, and only
+ * its operator may edit it or see its occupancy. Where a request's fields are named back to the caller, the
+ * caller's version names them (`paths`).
  */
-export function catalogOperations(store: TourStore, tours: CachedTours) {
+export function catalogOperations(
+  store: TourStore,
+  tours: CachedTours,
+  clock: () => Date = () => new Date(),
+) {
+  const edited = async (tour: Tour) => {
+    await tours.invalidate([tourTag(tour.tourId), ALL_PAGES]);
+    return tour;
+  };
   return {
     /** One page of ListTours, encoded; `destinationField` names the destination in violations. */
     async listTours(
@@ -151,26 +173,31 @@ export function catalogOperations(store: TourStore, tours: CachedTours) {
         );
       return reservation;
     },
+
+    async createTour(request: CreateTourInput, callerId: string, paths: TourFieldPaths): Promise<Tour> {
+      return edited(await store.createTour(checkCreateTour(request, clock(), newTourId, paths), callerId));
+    },
+
+    async updateTour(request: UpdateTourInput, callerId: string, paths: TourFieldPaths): Promise<Tour> {
+      const { tourId, ...update } = checkUpdateTour(request, clock(), paths);
+      return edited(
+        await store.updateTour(tourId, (current) => applyTourUpdate(current, update, callerId, paths)),
+      );
+    },
+
+    async tourOccupancy(tourId: string, callerId: string): Promise<TourOccupancy> {
+      checkTourId(tourId);
+      const { operatorId, ...occupancy } = await store.occupancy(tourId);
+      checkOperator({ tourId, operatorId }, callerId);
+      return { tourId, ...occupancy };
+    },
   };
 }
 
 export type CatalogOperations = ReturnType<typeof catalogOperations>;
 
-/**
- * CatalogService v1 over gRPC: the operations, shaped as v1's messages, and tour management. The management
- * methods act for the verified caller (their scopes checked by the server): a tour is created as the caller's,
- * and only its operator may edit it or see its occupancy. An edit is invalidated in the cache before it answers.
- */
-export function catalogHandlers(
-  operations: CatalogOperations,
-  store: TourStore,
-  tours: CachedTours,
-  clock: () => Date = () => new Date(),
-): ServiceHandlers<typeof CatalogService> {
-  const edited = async (tour: Tour) => {
-    await tours.invalidate([tourTag(tour.tourId), ALL_PAGES]);
-    return { tour: toProtoTour(tour) };
-  };
+/** CatalogService v1 over gRPC: the operations, shaped as v1's messages. */
+export function catalogHandlers(operations: CatalogOperations): ServiceHandlers<typeof CatalogService> {
   return {
     async listTours(request) {
       return new EncodedMessage(ListToursResponseSchema, await operations.listTours(request, v1Answers));
@@ -190,30 +217,27 @@ export function catalogHandlers(
     },
 
     async createTour(request, context) {
-      const caller = signedInCaller(context);
       // The id comes from the request's tour_id (AIP-133), and an etag means nothing for a tour not yet made.
       const { tourId: _tourId, etag: _etag, ...tour } = fromProtoTour(request.tour);
-      const draft = checkCreateTour({ tourId: request.tourId, tour }, clock(), newTourId);
-      return edited(await store.createTour(draft, caller.userId));
+      const created = await operations.createTour(
+        { tourId: request.tourId, tour },
+        signedInCaller(context).userId,
+        v1TourPaths,
+      );
+      return { tour: toProtoTour(created) };
     },
 
     async updateTour(request, context) {
-      const caller = signedInCaller(context);
-      const { tourId, etag, changes } = checkUpdateTour(
+      const updated = await operations.updateTour(
         { tour: fromProtoTour(request.tour), paths: request.updateMask?.paths ?? [] },
-        clock(),
+        signedInCaller(context).userId,
+        v1TourPaths,
       );
-      return edited(await store.updateTour(tourId, { etag, changes }, caller.userId));
+      return { tour: toProtoTour(updated) };
     },
 
     async getTourOccupancy(request, context) {
-      const caller = signedInCaller(context);
-      checkTourId(request.tourId);
-      const { operatorId, ...occupancy } = await store.occupancy(request.tourId);
-      if (operatorId !== caller.userId) {
-        throw new PermissionDeniedError(`tour ${request.tourId} is not one of yours`);
-      }
-      return { occupancy: { tourId: request.tourId, ...occupancy } };
+      return { occupancy: await operations.tourOccupancy(request.tourId, signedInCaller(context).userId) };
     },
   };
 }

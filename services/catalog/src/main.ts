@@ -26,7 +26,7 @@ await runService({
       logger.info({ added: (await store.addTours(seedTours(new Date()))).length }, "seeded tours");
     // v1 (deprecated) for the clients that have not moved, v2 beside it, over the same store and cache.
     const operations = catalogOperations(store, tours);
-    server.add(CatalogService, catalogHandlers(operations, store, tours));
+    server.add(CatalogService, catalogHandlers(operations));
     server.add(CatalogServiceV2, catalogHandlersV2(operations));
     // Reviews move a tour's rating: each ReviewCreated counts once (the consumer's inbox). The cache hears of
     // the change from the database once it commits.

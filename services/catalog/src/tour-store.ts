@@ -7,7 +7,6 @@ import {
   type PoolClient,
 } from "@tourmesh/platform";
 import {
-  applyTourUpdate,
   isSameReservation,
   type Reservation,
   type ReservationStatus,
@@ -267,14 +266,11 @@ export class TourStore {
   }
 
   /**
-   * Applies an operator's edit (see applyTourUpdate) to the tour as it is now: its row is locked from the read
-   * to the write, so that no reservation or other edit slips in between and the seats held stay counted.
+   * Writes what `edit` (an operator's edit, applyTourUpdate) makes of the tour as it is now: its row is locked
+   * from the read to the write, so that no reservation or other edit slips in between and the seats held stay
+   * counted.
    */
-  async updateTour(
-    tourId: string,
-    update: Parameters<typeof applyTourUpdate>[1],
-    callerId: string,
-  ): Promise<Tour> {
+  async updateTour(tourId: string, edit: (current: Tour) => Tour): Promise<Tour> {
     return inTransaction(this.db, async (tx) => {
       const { rows } = await tx.query<TourRow>(
         `SELECT ${tourColumns} FROM tours WHERE tour_id = $1 FOR UPDATE`,
@@ -282,7 +278,7 @@ export class TourStore {
       );
       const row = rows[0];
       if (!row) throw tourNotFound(tourId);
-      const next = applyTourUpdate(toTour(row), update, callerId);
+      const next = edit(toTour(row));
       const updated = await tx.query<TourRow>(
         `UPDATE tours SET title = $2, description = $3, destination = $4, start_time = $5,
            duration_minutes = $6, price_currency = $7, price_minor = $8, capacity = $9, seats_available = $10,

@@ -133,84 +133,98 @@ export function ratingAverage(ratingSum: number, ratingCount: number): number {
 /** The fields an operator sets on a tour: by CreateTour all of them, by UpdateTour those its mask names. */
 export type EditableTourField = Exclude<keyof TourDraft, "tourId">;
 
-/** The fields of UpdateTour's update_mask, by their proto names. */
-export const editableFieldsByPath: Readonly<Record<string, EditableTourField>> = {
-  title: "title",
-  description: "description",
-  destination: "destination",
-  start_time: "startTime",
-  duration_minutes: "durationMinutes",
-  price: "price",
-  capacity: "capacity",
-};
+const editableTourFields: readonly EditableTourField[] = [
+  "title",
+  "description",
+  "destination",
+  "startTime",
+  "durationMinutes",
+  "price",
+  "capacity",
+];
+
+/**
+ * How a version of the contract names each editable field of its Tour message: the field's path in
+ * UpdateTour's update_mask, which is also its name after `tour.` in a bad request's field violation (v1's
+ * `capacity`, v2's `seats.capacity`). One table per version, so that a caller is answered in its own terms.
+ */
+export type TourFieldPaths = Readonly<Record<EditableTourField, string>>;
 
 export const MAX_CAPACITY = 1_000;
 const MAX_DURATION_MINUTES = 14 * 24 * 60;
 const TOUR_ID_PATTERN = /^tour_[a-z0-9_]{1,60}$/;
 
 /** The values a request gives for a tour's fields; a message field the request left out is undefined. */
-type GivenTourFields = Partial<Omit<TourDraft, "tourId">>;
+export type GivenTourFields = Partial<Omit<TourDraft, "tourId">>;
 
-/** Checks `fields` of a tour, naming each violation `tour.<field>`. */
+/** Checks `fields` of a tour, naming each violation `tour.` and the field's path in `paths`. */
 function checkTourFields(
   check: RequestCheck,
   tour: GivenTourFields,
   fields: readonly EditableTourField[],
   now: Date,
+  paths: TourFieldPaths,
 ): void {
   for (const field of fields) {
+    const name = `tour.${paths[field]}`;
     switch (field) {
       case "title":
-        check.text("tour.title", tour.title ?? "", { max: 200 });
+        check.text(name, tour.title ?? "", { max: 200 });
         break;
       case "description":
-        check.text("tour.description", tour.description ?? "", { max: 2_000 });
+        check.text(name, tour.description ?? "", { max: 2_000 });
         break;
       case "destination":
-        check.text("tour.destination", tour.destination ?? "", { max: 100 });
+        check.text(name, tour.destination ?? "", { max: 100 });
         break;
       case "startTime":
-        check.that(
-          tour.startTime !== undefined && tour.startTime > now,
-          "tour.start_time",
-          "must be in the future",
-        );
+        check.that(tour.startTime !== undefined && tour.startTime > now, name, "must be in the future");
         break;
       case "durationMinutes":
-        check.intRange("tour.duration_minutes", tour.durationMinutes ?? 0, 1, MAX_DURATION_MINUTES);
+        check.intRange(name, tour.durationMinutes ?? 0, 1, MAX_DURATION_MINUTES);
         break;
       case "price":
         check
           .that(
             /^[A-Z]{3}$/.test(tour.price?.currencyCode ?? ""),
-            "tour.price.currency_code",
+            `${name}.currency_code`,
             "must be an ISO 4217 code, e.g. EUR",
           )
           .that(
             Number.isSafeInteger(tour.price?.minorUnits) && (tour.price?.minorUnits ?? 0) > 0,
-            "tour.price.minor_units",
+            `${name}.minor_units`,
             "must be more than 0",
           );
         break;
       case "capacity":
-        check.intRange("tour.capacity", tour.capacity ?? 0, 1, MAX_CAPACITY);
+        check.intRange(name, tour.capacity ?? 0, 1, MAX_CAPACITY);
         break;
     }
   }
 }
 
-/** The tour of a CreateTour request; `newTourId` makes its id when the request gives none. */
+/** A CreateTour request as the catalog reads it: the id asked for (or '') and the tour's fields. */
+export interface CreateTourInput {
+  tourId: string;
+  tour: GivenTourFields;
+}
+
+/**
+ * The tour of a CreateTour request; `newTourId` makes its id when the request gives none, and `paths` names
+ * its fields in violations.
+ */
 export function checkCreateTour(
-  request: { tourId: string; tour: GivenTourFields },
+  request: CreateTourInput,
   now: Date,
   newTourId: () => string,
+  paths: TourFieldPaths,
 ): TourDraft {
   const check = new RequestCheck().that(
     request.tourId === "" || TOUR_ID_PATTERN.test(request.tourId),
     "tour_id",
     'must be "tour_" then 1-60 lower-case letters, digits or "_"',
   );
-  checkTourFields(check, request.tour, Object.values(editableFieldsByPath), now);
+  checkTourFields(check, request.tour, editableTourFields, now, paths);
   check.done();
   // Every field was checked present just above.
   return { ...(request.tour as Omit<TourDraft, "tourId">), tourId: request.tourId || newTourId() };
@@ -222,44 +236,61 @@ export interface UpdateTourInput {
   paths: readonly string[];
 }
 
-/** The fields to change and their new values; throws INVALID_ARGUMENT for a bad mask or value. */
+/** What an UpdateTour request changes: the fields its mask names, with their new values. */
+export interface TourUpdate {
+  etag: string;
+  changes: GivenTourFields;
+}
+
+/**
+ * The tour to change and the update; throws INVALID_ARGUMENT for a bad mask or value. The mask's paths are
+ * read, and violations named, by `paths`.
+ */
 export function checkUpdateTour(
   request: UpdateTourInput,
   now: Date,
-): { tourId: string; etag: string; changes: GivenTourFields } {
+  paths: TourFieldPaths,
+): TourUpdate & { tourId: string } {
   const check = new RequestCheck()
     .text("tour.tour_id", request.tour.tourId, { max: MAX_ID_LENGTH })
     .that(request.paths.length > 0, "update_mask", "must name the fields to change");
   const fields: EditableTourField[] = [];
   for (const path of request.paths) {
-    const field = editableFieldsByPath[path];
+    const field = editableTourFields.find((editable) => paths[editable] === path);
     check.that(
       field !== undefined,
       "update_mask",
-      `${path} cannot be changed; the fields that can: ${Object.keys(editableFieldsByPath).join(", ")}`,
+      `${path} cannot be changed; the fields that can: ${editableTourFields.map((editable) => paths[editable]).join(", ")}`,
     );
     if (field !== undefined) fields.push(field);
   }
-  checkTourFields(check, request.tour, fields, now);
+  checkTourFields(check, request.tour, fields, now, paths);
   check.done();
   const changes: GivenTourFields = {};
   for (const field of fields) Object.assign(changes, { [field]: request.tour[field] });
   return { tourId: request.tour.tourId, etag: request.tour.etag, changes };
 }
 
+/** Only a tour's operator may edit it or see how it is booked: PERMISSION_DENIED for anyone else. */
+export function checkOperator(tour: { tourId: string; operatorId: string }, callerId: string): void {
+  if (tour.operatorId !== callerId) {
+    throw new PermissionDeniedError(`tour ${tour.tourId} is not one of yours`);
+  }
+}
+
 /**
  * What an operator's edit makes of `current`: only the tour's operator may edit it; an etag given must be the
  * current one (ABORTED otherwise: the tour changed since the caller read it); the capacity never drops below
- * the seats already held, whose count the free seats keep.
+ * the seats already held, whose count the free seats keep (FAILED_PRECONDITION naming the capacity by
+ * `paths`).
  */
 export function applyTourUpdate(
   current: Tour,
-  update: { etag: string; changes: GivenTourFields },
+  update: TourUpdate,
   callerId: string,
+  paths: TourFieldPaths,
 ): Tour {
-  if (current.operatorId !== callerId) {
-    throw new PermissionDeniedError(`tour ${current.tourId} is not one of yours`);
-  }
+  checkOperator(current, callerId);
   if (update.etag !== "" && update.etag !== etagOf(current)) {
     throw new AbortedError(
       `tour ${current.tourId} has changed since it was read (etag ${update.etag}, now ${etagOf(current)}): read it again`,
@@ -270,7 +301,7 @@ export function applyTourUpdate(
   if (capacity < seatsHeld) {
     throw new FailedPreconditionError(
       `tour ${current.tourId} has ${seatsHeld} seats held: its capacity cannot be ${capacity}`,
-      "tour.capacity",
+      `tour.${paths.capacity}`,
     );
   }
   return {
@@ -280,4 +311,13 @@ export function applyTourUpdate(
     seatsAvailable: capacity - seatsHeld,
     revision: current.revision + 1,
   };
+}
+
+/** How a tour is booked, for its operator. */
+export interface TourOccupancy {
+  tourId: string;
+  /** Reservations holding seats on the tour. */
+  bookings: number;
+  seatsHeld: number;
+  capacity: number;
 }

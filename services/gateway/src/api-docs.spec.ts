@@ -35,6 +35,9 @@ const expected: Array<[procedure: string, outcome: "ok" | "not_found"]> = [
   ["/tourmesh.catalog.v1.CatalogService/GetTourOccupancy", "not_found"],
   ["/tourmesh.catalog.v2.CatalogService/ListTours", "ok"],
   ["/tourmesh.catalog.v2.CatalogService/GetTour", "ok"],
+  ["/tourmesh.catalog.v2.CatalogService/CreateTour", "ok"],
+  ["/tourmesh.catalog.v2.CatalogService/UpdateTour", "not_found"],
+  ["/tourmesh.catalog.v2.CatalogService/GetTourOccupancy", "not_found"],
   ["/tourmesh.booking.v1.BookingService/QuotePrice", "ok"],
   ["/tourmesh.booking.v1.BookingService/CreateBooking", "ok"],
   ["/tourmesh.booking.v1.BookingService/ListBookings", "ok"],
@@ -50,6 +53,9 @@ const operatorMethods = new Set([
   "/tourmesh.catalog.v1.CatalogService/CreateTour",
   "/tourmesh.catalog.v1.CatalogService/UpdateTour",
   "/tourmesh.catalog.v1.CatalogService/GetTourOccupancy",
+  "/tourmesh.catalog.v2.CatalogService/CreateTour",
+  "/tourmesh.catalog.v2.CatalogService/UpdateTour",
+  "/tourmesh.catalog.v2.CatalogService/GetTourOccupancy",
 ]);
 
 describe("the API reference at /docs, tried against the whole stack", () => {

@@ -1,5 +1,5 @@
 import { BookingService } from "@tourmesh/gen/tourmesh/booking/v1/booking_pb.js";
-import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { ReviewService } from "@tourmesh/gen/tourmesh/review/v1/review_pb.js";
 import { runService, tokenVerifierOptions } from "@tourmesh/platform";
 import { BookingCheck } from "./booking-check.js";

@@ -1,9 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v1/catalog_pb.js";
+import type { CatalogService } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { NotFoundError, type ServiceClient } from "@tourmesh/platform";
 
 /**
- * Who runs a tour, asked of the catalog (its public GetTour) with a deadline, so that ReviewCreated can name
+ * Who runs a tour, asked of the catalog (v2's public GetTour) with a deadline, so that ReviewCreated can name
  * the operator to tell. A tour's operator is set when the tour is created and never changes, so what the
  * event carries never goes stale.
  */

@@ -4,8 +4,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Money } from "../../common/v1/money_pb.js";
 import { file_tourmesh_common_v1_money } from "../../common/v1/money_pb.js";
 import { file_tourmesh_options_v1_access } from "../../options/v1/access_pb.js";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tourmesh/catalog/v2/catalog.proto.
  */
 export const file_tourmesh_catalog_v2_catalog: GenFile = /*@__PURE__*/
-  fileDesc("CiF0b3VybWVzaC9jYXRhbG9nL3YyL2NhdGFsb2cucHJvdG8SE3RvdXJtZXNoLmNhdGFsb2cudjIinAIKBFRvdXISDwoHdG91cl9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXN0aW5hdGlvbhgDIAEoCRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgVwcmljZRgFIAEoCzIZLnRvdXJtZXNoLmNvbW1vbi52MS5Nb25leRIpCgVzZWF0cxgGIAEoCzIaLnRvdXJtZXNoLmNhdGFsb2cudjIuU2VhdHMSKwoGcmF0aW5nGAcgASgLMhsudG91cm1lc2guY2F0YWxvZy52Mi5SYXRpbmcSEwoLZGVzY3JpcHRpb24YCCABKAkSGAoQZHVyYXRpb25fbWludXRlcxgJIAEoBSIsCgVTZWF0cxIQCghjYXBhY2l0eRgBIAEoBRIRCglhdmFpbGFibGUYAiABKAUiKAoGUmF0aW5nEg8KB2F2ZXJhZ2UYASABKAESDQoFY291bnQYAiABKAUiOQoKVG91ckZpbHRlchITCgtkZXN0aW5hdGlvbhgBIAEoCRIWCg5hdmFpbGFibGVfb25seRgCIAEoCCJ9CgtSZXNlcnZhdGlvbhIWCg5yZXNlcnZhdGlvbl9pZBgBIAEoCRIPCgd0b3VyX2lkGAIgASgJEg0KBXNlYXRzGAMgASgFEjYKBnN0YXR1cxgEIAEoDjImLnRvdXJtZXNoLmNhdGFsb2cudjIuUmVzZXJ2YXRpb25TdGF0dXMiagoQTGlzdFRvdXJzUmVxdWVzdBIvCgZmaWx0ZXIYASABKAsyHy50b3VybWVzaC5jYXRhbG9nLnYyLlRvdXJGaWx0ZXISEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiVgoRTGlzdFRvdXJzUmVzcG9uc2USKAoFdG91cnMYASADKAsyGS50b3VybWVzaC5jYXRhbG9nLnYyLlRvdXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiEKDkdldFRvdXJSZXF1ZXN0Eg8KB3RvdXJfaWQYASABKAkiOgoPR2V0VG91clJlc3BvbnNlEicKBHRvdXIYASABKAsyGS50b3VybWVzaC5jYXRhbG9nLnYyLlRvdXIiTQoTUmVzZXJ2ZVNlYXRzUmVxdWVzdBIPCgd0b3VyX2lkGAEgASgJEg0KBXNlYXRzGAIgASgFEhYKDnJlc2VydmF0aW9uX2lkGAMgASgJImYKFFJlc2VydmVTZWF0c1Jlc3BvbnNlEjUKC3Jlc2VydmF0aW9uGAEgASgLMiAudG91cm1lc2guY2F0YWxvZy52Mi5SZXNlcnZhdGlvbhIXCg9zZWF0c19hdmFpbGFibGUYAiABKAUiLQoTUmVsZWFzZVNlYXRzUmVxdWVzdBIWCg5yZXNlcnZhdGlvbl9pZBgBIAEoCSJNChRSZWxlYXNlU2VhdHNSZXNwb25zZRI1CgtyZXNlcnZhdGlvbhgBIAEoCzIgLnRvdXJtZXNoLmNhdGFsb2cudjIuUmVzZXJ2YXRpb24qdQoRUmVzZXJ2YXRpb25TdGF0dXMSIgoeUkVTRVJWQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXUkVTRVJWQVRJT05fU1RBVFVTX0hFTEQQARIfChtSRVNFUlZBVElPTl9TVEFUVVNfUkVMRUFTRUQQAjKrBAoOQ2F0YWxvZ1NlcnZpY2USswEKCUxpc3RUb3VycxIlLnRvdXJtZXNoLmNhdGFsb2cudjIuTGlzdFRvdXJzUmVxdWVzdBomLnRvdXJtZXNoLmNhdGFsb2cudjIuTGlzdFRvdXJzUmVzcG9uc2UiV5ACAYq1GAIIAZK1GEp7ImZpbHRlciI6IHsiZGVzdGluYXRpb24iOiAiUGFyaXMiLCAiYXZhaWxhYmxlT25seSI6IHRydWV9LCAicGFnZVNpemUiOiA1fRKCAQoHR2V0VG91chIjLnRvdXJtZXNoLmNhdGFsb2cudjIuR2V0VG91clJlcXVlc3QaJC50b3VybWVzaC5jYXRhbG9nLnYyLkdldFRvdXJSZXNwb25zZSIskAIBirUYAggBkrUYH3sidG91cklkIjogInRvdXJfcGFyaXNfbG91dnJlIn0SbgoMUmVzZXJ2ZVNlYXRzEigudG91cm1lc2guY2F0YWxvZy52Mi5SZXNlcnZlU2VhdHNSZXF1ZXN0GikudG91cm1lc2guY2F0YWxvZy52Mi5SZXNlcnZlU2VhdHNSZXNwb25zZSIJkAICirUYAggDEm4KDFJlbGVhc2VTZWF0cxIoLnRvdXJtZXNoLmNhdGFsb2cudjIuUmVsZWFzZVNlYXRzUmVxdWVzdBopLnRvdXJtZXNoLmNhdGFsb2cudjIuUmVsZWFzZVNlYXRzUmVzcG9uc2UiCZACAoq1GAIIA2IGcHJvdG8z", [file_google_protobuf_timestamp, file_tourmesh_common_v1_money, file_tourmesh_options_v1_access, file_tourmesh_options_v1_example]);
+  fileDesc("CiF0b3VybWVzaC9jYXRhbG9nL3YyL2NhdGFsb2cucHJvdG8SE3RvdXJtZXNoLmNhdGFsb2cudjIivwIKBFRvdXISDwoHdG91cl9pZBgBIAEoCRINCgV0aXRsZRgCIAEoCRITCgtkZXN0aW5hdGlvbhgDIAEoCRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIoCgVwcmljZRgFIAEoCzIZLnRvdXJtZXNoLmNvbW1vbi52MS5Nb25leRIpCgVzZWF0cxgGIAEoCzIaLnRvdXJtZXNoLmNhdGFsb2cudjIuU2VhdHMSKwoGcmF0aW5nGAcgASgLMhsudG91cm1lc2guY2F0YWxvZy52Mi5SYXRpbmcSEwoLZGVzY3JpcHRpb24YCCABKAkSGAoQZHVyYXRpb25fbWludXRlcxgJIAEoBRITCgtvcGVyYXRvcl9pZBgKIAEoCRIMCgRldGFnGAsgASgJIiwKBVNlYXRzEhAKCGNhcGFjaXR5GAEgASgFEhEKCWF2YWlsYWJsZRgCIAEoBSIoCgZSYXRpbmcSDwoHYXZlcmFnZRgBIAEoARINCgVjb3VudBgCIAEoBSI5CgpUb3VyRmlsdGVyEhMKC2Rlc3RpbmF0aW9uGAEgASgJEhYKDmF2YWlsYWJsZV9vbmx5GAIgASgIIn0KC1Jlc2VydmF0aW9uEhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEg8KB3RvdXJfaWQYAiABKAkSDQoFc2VhdHMYAyABKAUSNgoGc3RhdHVzGAQgASgOMiYudG91cm1lc2guY2F0YWxvZy52Mi5SZXNlcnZhdGlvblN0YXR1cyJqChBMaXN0VG91cnNSZXF1ZXN0Ei8KBmZpbHRlchgBIAEoCzIfLnRvdXJtZXNoLmNhdGFsb2cudjIuVG91ckZpbHRlchIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJWChFMaXN0VG91cnNSZXNwb25zZRIoCgV0b3VycxgBIAMoCzIZLnRvdXJtZXNoLmNhdGFsb2cudjIuVG91chIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIQoOR2V0VG91clJlcXVlc3QSDwoHdG91cl9pZBgBIAEoCSI6Cg9HZXRUb3VyUmVzcG9uc2USJwoEdG91chgBIAEoCzIZLnRvdXJtZXNoLmNhdGFsb2cudjIuVG91ciJNChNSZXNlcnZlU2VhdHNSZXF1ZXN0Eg8KB3RvdXJfaWQYASABKAkSDQoFc2VhdHMYAiABKAUSFgoOcmVzZXJ2YXRpb25faWQYAyABKAkiZgoUUmVzZXJ2ZVNlYXRzUmVzcG9uc2USNQoLcmVzZXJ2YXRpb24YASABKAsyIC50b3VybWVzaC5jYXRhbG9nLnYyLlJlc2VydmF0aW9uEhcKD3NlYXRzX2F2YWlsYWJsZRgCIAEoBSItChNSZWxlYXNlU2VhdHNSZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJIk0KFFJlbGVhc2VTZWF0c1Jlc3BvbnNlEjUKC3Jlc2VydmF0aW9uGAEgASgLMiAudG91cm1lc2guY2F0YWxvZy52Mi5SZXNlcnZhdGlvbiJNChFDcmVhdGVUb3VyUmVxdWVzdBInCgR0b3VyGAEgASgLMhkudG91cm1lc2guY2F0YWxvZy52Mi5Ub3VyEg8KB3RvdXJfaWQYAiABKAkiPQoSQ3JlYXRlVG91clJlc3BvbnNlEicKBHRvdXIYASABKAsyGS50b3VybWVzaC5jYXRhbG9nLnYyLlRvdXIibQoRVXBkYXRlVG91clJlcXVlc3QSJwoEdG91chgBIAEoCzIZLnRvdXJtZXNoLmNhdGFsb2cudjIuVG91chIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siPQoSVXBkYXRlVG91clJlc3BvbnNlEicKBHRvdXIYASABKAsyGS50b3VybWVzaC5jYXRhbG9nLnYyLlRvdXIiKgoXR2V0VG91ck9jY3VwYW5jeVJlcXVlc3QSDwoHdG91cl9pZBgBIAEoCSJRChhHZXRUb3VyT2NjdXBhbmN5UmVzcG9uc2USNQoJb2NjdXBhbmN5GAEgASgLMiIudG91cm1lc2guY2F0YWxvZy52Mi5Ub3VyT2NjdXBhbmN5IlgKDVRvdXJPY2N1cGFuY3kSDwoHdG91cl9pZBgBIAEoCRIQCghib29raW5ncxgCIAEoBRISCgpzZWF0c19oZWxkGAMgASgFEhAKCGNhcGFjaXR5GAQgASgFKnUKEVJlc2VydmF0aW9uU3RhdHVzEiIKHlJFU0VSVkFUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF1JFU0VSVkFUSU9OX1NUQVRVU19IRUxEEAESHwobUkVTRVJWQVRJT05fU1RBVFVTX1JFTEVBU0VEEAIyxQoKDkNhdGFsb2dTZXJ2aWNlErMBCglMaXN0VG91cnMSJS50b3VybWVzaC5jYXRhbG9nLnYyLkxpc3RUb3Vyc1JlcXVlc3QaJi50b3VybWVzaC5jYXRhbG9nLnYyLkxpc3RUb3Vyc1Jlc3BvbnNlIleQAgGKtRgCCAGStRhKeyJmaWx0ZXIiOiB7ImRlc3RpbmF0aW9uIjogIlBhcmlzIiwgImF2YWlsYWJsZU9ubHkiOiB0cnVlfSwgInBhZ2VTaXplIjogNX0SggEKB0dldFRvdXISIy50b3VybWVzaC5jYXRhbG9nLnYyLkdldFRvdXJSZXF1ZXN0GiQudG91cm1lc2guY2F0YWxvZy52Mi5HZXRUb3VyUmVzcG9uc2UiLJACAYq1GAIIAZK1GB97InRvdXJJZCI6ICJ0b3VyX3BhcmlzX2xvdXZyZSJ9Em4KDFJlc2VydmVTZWF0cxIoLnRvdXJtZXNoLmNhdGFsb2cudjIuUmVzZXJ2ZVNlYXRzUmVxdWVzdBopLnRvdXJtZXNoLmNhdGFsb2cudjIuUmVzZXJ2ZVNlYXRzUmVzcG9uc2UiCZACAoq1GAIIAxJuCgxSZWxlYXNlU2VhdHMSKC50b3VybWVzaC5jYXRhbG9nLnYyLlJlbGVhc2VTZWF0c1JlcXVlc3QaKS50b3VybWVzaC5jYXRhbG9nLnYyLlJlbGVhc2VTZWF0c1Jlc3BvbnNlIgmQAgKKtRgCCAMS/wIKCkNyZWF0ZVRvdXISJi50b3VybWVzaC5jYXRhbG9nLnYyLkNyZWF0ZVRvdXJSZXF1ZXN0GicudG91cm1lc2guY2F0YWxvZy52Mi5DcmVhdGVUb3VyUmVzcG9uc2UinwKKtRgPCAISC3RvdXJzOndyaXRlkrUYhwJ7InRvdXIiOiB7InRpdGxlIjogIkNhbmFsIFN1bnJpc2UgUm93IiwgImRlc3RpbmF0aW9uIjogIkFtc3RlcmRhbSIsICJzdGFydFRpbWUiOiAiMjAyNy0wNS0wMVQwNjozMDowMFoiLCAiZHVyYXRpb25NaW51dGVzIjogOTAsICJwcmljZSI6IHsiY3VycmVuY3lDb2RlIjogIkVVUiIsICJtaW5vclVuaXRzIjogIjQ1MDAifSwgInNlYXRzIjogeyJjYXBhY2l0eSI6IDEyfSwgImRlc2NyaXB0aW9uIjogIlRoZSBjYW5hbHMgYmVmb3JlIHRoZSBjaXR5IHdha2VzLiJ9fRLoAQoKVXBkYXRlVG91chImLnRvdXJtZXNoLmNhdGFsb2cudjIuVXBkYXRlVG91clJlcXVlc3QaJy50b3VybWVzaC5jYXRhbG9nLnYyLlVwZGF0ZVRvdXJSZXNwb25zZSKIAYq1GA8IAhILdG91cnM6d3JpdGWStRhxeyJ0b3VyIjogeyJ0b3VySWQiOiAidG91cl81ZTBjOGEyZjQxYjciLCAic2VhdHMiOiB7ImNhcGFjaXR5IjogMTZ9LCAiZXRhZyI6ICIzIn0sICJ1cGRhdGVNYXNrIjogInNlYXRzLmNhcGFjaXR5In0SqgEKEEdldFRvdXJPY2N1cGFuY3kSLC50b3VybWVzaC5jYXRhbG9nLnYyLkdldFRvdXJPY2N1cGFuY3lSZXF1ZXN0Gi0udG91cm1lc2guY2F0YWxvZy52Mi5HZXRUb3VyT2NjdXBhbmN5UmVzcG9uc2UiOZACAYq1GA8IAhILdG91cnM6d3JpdGWStRgfeyJ0b3VySWQiOiAidG91cl81ZTBjOGEyZjQxYjcifWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tourmesh_common_v1_money, file_tourmesh_options_v1_access, file_tourmesh_options_v1_example]);
 
 /**
  * A guided tour that travellers can book.
@@ -86,6 +86,23 @@ export type Tour = Message<"tourmesh.catalog.v2.Tour"> & {
    * @generated from field: int32 duration_minutes = 9;
    */
   durationMinutes: number;
+
+  /**
+   * The user id of the operator who runs the tour; empty for the catalog's
+   * own tours. Set by CreateTour, never changed.
+   *
+   * @generated from field: string operator_id = 10;
+   */
+  operatorId: string;
+
+  /**
+   * Changes whenever an operator's edit changes the tour (seat and rating
+   * counts move without it). Send it with UpdateTour so that an edit made
+   * since the tour was read is not overwritten (AIP-154).
+   *
+   * @generated from field: string etag = 11;
+   */
+  etag: string;
 };
 
 /**
@@ -102,14 +119,15 @@ export const TourSchema: GenMessage<Tour> = /*@__PURE__*/
  */
 export type Seats = Message<"tourmesh.catalog.v2.Seats"> & {
   /**
-   * Seats the tour has in all.
+   * Seats the tour has in all; an operator sets it by CreateTour and
+   * UpdateTour.
    *
    * @generated from field: int32 capacity = 1;
    */
   capacity: number;
 
   /**
-   * Seats not yet reserved.
+   * Seats not yet reserved; set by the catalog.
    *
    * @generated from field: int32 available = 2;
    */
@@ -433,6 +451,194 @@ export const ReleaseSeatsResponseSchema: GenMessage<ReleaseSeatsResponse> = /*@_
   messageDesc(file_tourmesh_catalog_v2_catalog, 12);
 
 /**
+ * Request of CatalogService.CreateTour.
+ *
+ * @generated from message tourmesh.catalog.v2.CreateTourRequest
+ */
+export type CreateTourRequest = Message<"tourmesh.catalog.v2.CreateTourRequest"> & {
+  /**
+   * The tour: title, description, destination, start_time (in the future),
+   * duration_minutes, price and seats.capacity. Its other fields are set by
+   * the catalog.
+   *
+   * @generated from field: tourmesh.catalog.v2.Tour tour = 1;
+   */
+  tour?: Tour | undefined;
+
+  /**
+   * The id to give the tour: "tour_" then 1-60 lower-case letters, digits
+   * or "_"; empty: the catalog makes one, e.g. "tour_5e0c8a2f41b7".
+   *
+   * @generated from field: string tour_id = 2;
+   */
+  tourId: string;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v2.CreateTourRequest.
+ * Use `create(CreateTourRequestSchema)` to create a new message.
+ */
+export const CreateTourRequestSchema: GenMessage<CreateTourRequest> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v2_catalog, 13);
+
+/**
+ * Response of CatalogService.CreateTour.
+ *
+ * @generated from message tourmesh.catalog.v2.CreateTourResponse
+ */
+export type CreateTourResponse = Message<"tourmesh.catalog.v2.CreateTourResponse"> & {
+  /**
+   * The tour as created.
+   *
+   * @generated from field: tourmesh.catalog.v2.Tour tour = 1;
+   */
+  tour?: Tour | undefined;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v2.CreateTourResponse.
+ * Use `create(CreateTourResponseSchema)` to create a new message.
+ */
+export const CreateTourResponseSchema: GenMessage<CreateTourResponse> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v2_catalog, 14);
+
+/**
+ * Request of CatalogService.UpdateTour.
+ *
+ * @generated from message tourmesh.catalog.v2.UpdateTourRequest
+ */
+export type UpdateTourRequest = Message<"tourmesh.catalog.v2.UpdateTourRequest"> & {
+  /**
+   * The tour to change, named by tour.tour_id, with the new values of the
+   * fields in update_mask, and the etag it was read with (empty: no check).
+   *
+   * @generated from field: tourmesh.catalog.v2.Tour tour = 1;
+   */
+  tour?: Tour | undefined;
+
+  /**
+   * The fields to change: any of title, description, destination,
+   * start_time, duration_minutes, price and seats.capacity. Empty or "*" is
+   * INVALID_ARGUMENT: name the fields.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v2.UpdateTourRequest.
+ * Use `create(UpdateTourRequestSchema)` to create a new message.
+ */
+export const UpdateTourRequestSchema: GenMessage<UpdateTourRequest> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v2_catalog, 15);
+
+/**
+ * Response of CatalogService.UpdateTour.
+ *
+ * @generated from message tourmesh.catalog.v2.UpdateTourResponse
+ */
+export type UpdateTourResponse = Message<"tourmesh.catalog.v2.UpdateTourResponse"> & {
+  /**
+   * The tour as changed, with its new etag.
+   *
+   * @generated from field: tourmesh.catalog.v2.Tour tour = 1;
+   */
+  tour?: Tour | undefined;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v2.UpdateTourResponse.
+ * Use `create(UpdateTourResponseSchema)` to create a new message.
+ */
+export const UpdateTourResponseSchema: GenMessage<UpdateTourResponse> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v2_catalog, 16);
+
+/**
+ * Request of CatalogService.GetTourOccupancy.
+ *
+ * @generated from message tourmesh.catalog.v2.GetTourOccupancyRequest
+ */
+export type GetTourOccupancyRequest = Message<"tourmesh.catalog.v2.GetTourOccupancyRequest"> & {
+  /**
+   * The tour, one of the caller's.
+   *
+   * @generated from field: string tour_id = 1;
+   */
+  tourId: string;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v2.GetTourOccupancyRequest.
+ * Use `create(GetTourOccupancyRequestSchema)` to create a new message.
+ */
+export const GetTourOccupancyRequestSchema: GenMessage<GetTourOccupancyRequest> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v2_catalog, 17);
+
+/**
+ * Response of CatalogService.GetTourOccupancy.
+ *
+ * @generated from message tourmesh.catalog.v2.GetTourOccupancyResponse
+ */
+export type GetTourOccupancyResponse = Message<"tourmesh.catalog.v2.GetTourOccupancyResponse"> & {
+  /**
+   * How the tour is booked.
+   *
+   * @generated from field: tourmesh.catalog.v2.TourOccupancy occupancy = 1;
+   */
+  occupancy?: TourOccupancy | undefined;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v2.GetTourOccupancyResponse.
+ * Use `create(GetTourOccupancyResponseSchema)` to create a new message.
+ */
+export const GetTourOccupancyResponseSchema: GenMessage<GetTourOccupancyResponse> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v2_catalog, 18);
+
+/**
+ * How a tour is booked, for its operator.
+ *
+ * @generated from message tourmesh.catalog.v2.TourOccupancy
+ */
+export type TourOccupancy = Message<"tourmesh.catalog.v2.TourOccupancy"> & {
+  /**
+   * The tour.
+   *
+   * @generated from field: string tour_id = 1;
+   */
+  tourId: string;
+
+  /**
+   * Bookings holding seats on the tour (one seat reservation each).
+   *
+   * @generated from field: int32 bookings = 2;
+   */
+  bookings: number;
+
+  /**
+   * Seats those bookings hold.
+   *
+   * @generated from field: int32 seats_held = 3;
+   */
+  seatsHeld: number;
+
+  /**
+   * Seats the tour has in all.
+   *
+   * @generated from field: int32 capacity = 4;
+   */
+  capacity: number;
+};
+
+/**
+ * Describes the message tourmesh.catalog.v2.TourOccupancy.
+ * Use `create(TourOccupancySchema)` to create a new message.
+ */
+export const TourOccupancySchema: GenMessage<TourOccupancy> = /*@__PURE__*/
+  messageDesc(file_tourmesh_catalog_v2_catalog, 19);
+
+/**
  * State of a seat reservation.
  *
  * @generated from enum tourmesh.catalog.v2.ReservationStatus
@@ -516,6 +722,42 @@ export const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof ReleaseSeatsRequestSchema;
     output: typeof ReleaseSeatsResponseSchema;
+  },
+  /**
+   * Creates a tour operated by the caller. Its seats are all free and it has
+   * no ratings yet. A tour_id that exists already: ALREADY_EXISTS.
+   *
+   * @generated from rpc tourmesh.catalog.v2.CatalogService.CreateTour
+   */
+  createTour: {
+    methodKind: "unary";
+    input: typeof CreateTourRequestSchema;
+    output: typeof CreateTourResponseSchema;
+  },
+  /**
+   * Changes the fields of one of the caller's tours named by update_mask.
+   * A tour of another operator: PERMISSION_DENIED. An etag that is not the
+   * tour's current one: ABORTED (re-read the tour and try again). A capacity
+   * below the seats already held: FAILED_PRECONDITION naming
+   * tour.seats.capacity. A tour that does not exist: NOT_FOUND.
+   *
+   * @generated from rpc tourmesh.catalog.v2.CatalogService.UpdateTour
+   */
+  updateTour: {
+    methodKind: "unary";
+    input: typeof UpdateTourRequestSchema;
+    output: typeof UpdateTourResponseSchema;
+  },
+  /**
+   * Gets how one of the caller's tours is booked: only its operator may.
+   * A tour that does not exist: NOT_FOUND.
+   *
+   * @generated from rpc tourmesh.catalog.v2.CatalogService.GetTourOccupancy
+   */
+  getTourOccupancy: {
+    methodKind: "unary";
+    input: typeof GetTourOccupancyRequestSchema;
+    output: typeof GetTourOccupancyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tourmesh_catalog_v2_catalog, 0);
