@@ -43,8 +43,21 @@ export function packageOf(url: string, functionName: string): string {
 }
 
 /**
+ * The most one sample may weigh, in microseconds: twice the sampling interval (the profile's median gap).
+ * V8 weighs a sample by the wall time since the previous one; a thread that waited for a core meanwhile (a
+ * busy, shared machine) is sampled once when it runs again, with that whole wait as its weight. Capped, the
+ * weights add up to about the CPU time the thread used, and a wait is not charged to the function it
+ * interrupted.
+ */
+function sampleWeightCap(deltas: readonly number[]): number {
+  const sorted = deltas.filter((delta) => delta > 0).sort((a, b) => a - b);
+  return 2 * (sorted[Math.floor(sorted.length / 2)] ?? Number.POSITIVE_INFINITY);
+}
+
+/**
  * Summarises samples taken between `fromMicros` and `toMicros` (V8's monotonic clock, the same as
- * `process.hrtime`'s, in microseconds); the whole profile without them.
+ * `process.hrtime`'s, in microseconds); the whole profile without them. Each sample weighs at most twice the
+ * sampling interval (see sampleWeightCap).
  */
 export function summariseProfile(
   profile: CpuProfile,
@@ -60,6 +73,7 @@ export function summariseProfile(
   const functions = new Map<string, { name: string; where: string; selfMs: number }>();
   let busyMs = 0;
   let time = profile.startTime;
+  const cap = sampleWeightCap(profile.timeDeltas);
   profile.samples.forEach((sampleId, index) => {
     const delta = profile.timeDeltas[index] ?? 0;
     time += delta;
@@ -67,7 +81,7 @@ export function summariseProfile(
     if (window.toMicros !== undefined && time > window.toMicros) return;
     const node = byId.get(sampleId);
     if (!node || node.callFrame.functionName === "(idle)") return;
-    const ms = delta / 1000;
+    const ms = Math.min(delta, cap) / 1000;
     busyMs += ms;
     const own = packageOf(node.callFrame.url, node.callFrame.functionName);
     self.set(own, (self.get(own) ?? 0) + ms);

@@ -25,25 +25,32 @@ export const bookingFlagKeys = {
 } as const;
 
 /** Booking's flags for one call, by the verified caller and the traveller's country. */
-export type BookingFlagsFor = (caller: Caller, countryCode: string) => Promise<BookingFlags>;
+export type BookingFlagsFor = (caller: Caller, countryCode: string) => BookingFlags;
 
 /**
- * Booking's flags: the pricing rules are evaluated per call (their rules look at the user and the country);
- * the kill switch, which looks at neither, follows the definitions (see FeatureFlags.follow).
+ * Booking's flags: the pricing rules are evaluated on every call (their rules look at the user and the
+ * country; see FeatureFlags.valueOf); the kill switch, which looks at neither, follows the definitions (see
+ * FeatureFlags.follow).
  */
 export async function bookingFlags(flags: FeatureFlags): Promise<BookingFlagsFor> {
-  const { client } = flags;
   const tourFactsCache = await flags.follow(() =>
-    client.getBooleanValue(bookingFlagKeys.tourFactsCache, defaultBookingFlags.tourFactsCache),
+    flags.client.getBooleanValue(bookingFlagKeys.tourFactsCache, defaultBookingFlags.tourFactsCache),
   );
-  return async (caller, countryCode) => {
+  return (caller, countryCode) => {
     const context = callerContext(caller, countryCode);
-    const [groupMinTravelers, regionalOfferBasisPoints] = await Promise.all([
-      client.getNumberValue(bookingFlagKeys.groupMinTravelers, standardPricing.groupMinTravelers, context),
-      client.getNumberValue(bookingFlagKeys.regionalOffer, standardPricing.regionalOfferBasisPoints, context),
-    ]);
     return {
-      pricing: { groupMinTravelers, regionalOfferBasisPoints },
+      pricing: {
+        groupMinTravelers: flags.valueOf(
+          bookingFlagKeys.groupMinTravelers,
+          standardPricing.groupMinTravelers,
+          context,
+        ),
+        regionalOfferBasisPoints: flags.valueOf(
+          bookingFlagKeys.regionalOffer,
+          standardPricing.regionalOfferBasisPoints,
+          context,
+        ),
+      },
       tourFactsCache: tourFactsCache.current(),
     };
   };

@@ -79,7 +79,7 @@ export function bookingHandlers(
     async quotePrice(request, context) {
       const caller = signedInCaller(context);
       const checked = checkQuoteRequest(request, clock());
-      const quote = await saga.quote(checked, await flagsFor(caller, checked.countryCode));
+      const quote = await saga.quote(checked, flagsFor(caller, checked.countryCode));
       return { quote: toProtoQuote(quote) };
     },
 
@@ -90,7 +90,7 @@ export function bookingHandlers(
         caller.userId,
         checked,
         clock(),
-        await flagsFor(caller, checked.countryCode),
+        flagsFor(caller, checked.countryCode),
       );
       return { booking: toProtoBooking(booking) };
     },

@@ -197,6 +197,80 @@ describe("feature flags of a process", () => {
     assert.equal(await flags.client.getBooleanValue("web-trip-planner", false, bob), false);
   });
 
+  it("gives through valueOf what the client gives, reported the same way", async () => {
+    await file.write(repositoryFlags);
+    await waitFor("the repository's flags", async () => await cacheOn(), 2_000);
+    const caller = (userId: string, username: string, country?: string) =>
+      callerContext({ userId, username, scopes: new Set<string>() }, country);
+    const contexts = [
+      alice,
+      caller("user_es", "pedro", "es"),
+      ...Array.from({ length: 30 }, (_, index) => caller(`user_rollout_${index}`, `u${index}`, "PT")),
+    ];
+    // A number split by user, a number by country, a boolean by username, a flag of another type than the
+    // default's, and one the file does not define.
+    const cases: Array<[string, boolean | number | string]> = [
+      ["booking-group-discount-min-travelers", 6],
+      ["booking-regional-offer-basis-points", 0],
+      ["web-trip-planner", false],
+      ["web-trip-planner", "off"],
+      ["undefined-flag", 7],
+    ];
+    /** The evaluations counter, by labels, as it stands (prom-client hands out its live entries). */
+    const counts = async () =>
+      new Map(
+        ((await registry.getSingleMetric("feature_flag_evaluations_total")?.get())?.values ?? []).map(
+          ({ labels, value }) => [JSON.stringify(labels), value],
+        ),
+      );
+    const reported = async (run: () => Promise<unknown>) => {
+      exporter.reset();
+      const before = await counts();
+      const value = await trace.getTracer("spec").startActiveSpan("a call", async (span) => {
+        const result = await run();
+        span.end();
+        return result;
+      });
+      const counted = [...(await counts())].flatMap(([labels, count]) =>
+        count === (before.get(labels) ?? 0) ? [] : [[JSON.parse(labels), count - (before.get(labels) ?? 0)]],
+      );
+      const events = exporter
+        .getFinishedSpans()
+        .flatMap((span) => span.events.map((event) => event.attributes));
+      return { value, counted, events };
+    };
+    const seen = new Set<unknown>();
+    for (const context of contexts) {
+      for (const [key, defaultValue] of cases) {
+        const byClient = await reported(async () => {
+          switch (typeof defaultValue) {
+            case "boolean":
+              return flags.client.getBooleanValue(key, defaultValue, context);
+            case "number":
+              return flags.client.getNumberValue(key, defaultValue, context);
+            default:
+              return flags.client.getStringValue(key, defaultValue, context);
+          }
+        });
+        const byValueOf = await reported(async () => flags.valueOf(key, defaultValue, context));
+        assert.deepEqual(byValueOf, byClient, `${key} for ${JSON.stringify(context)}`);
+        seen.add(JSON.stringify([key, byClient.value, byClient.counted]));
+      }
+    }
+    // The cases met every answer that matters: both rollout variants, the offer, a mismatch and a missing flag.
+    for (const wanted of [
+      '["booking-group-discount-min-travelers",4',
+      '["booking-group-discount-min-travelers",6',
+      '["booking-regional-offer-basis-points",500',
+      '"reason":"ERROR"',
+    ]) {
+      assert.ok(
+        [...seen].some((entry) => String(entry).includes(wanted)),
+        wanted,
+      );
+    }
+  });
+
   it("keeps a followed value current as the file changes", async () => {
     const outage = await flags.follow(() => flags.client.getBooleanValue("payment-outage", false));
     assert.equal(outage.current(), false);
