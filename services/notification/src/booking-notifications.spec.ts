@@ -122,7 +122,7 @@ describe("notifications of real bookings", () => {
     );
     assert.ok(
       traced(stack.processes.catalog.logs).includes(
-        "handled /tourmesh.catalog.v1.CatalogService/ReserveSeats",
+        "handled /tourmesh.catalog.v2.CatalogService/ReserveSeats",
       ),
       "catalog",
     );
