@@ -1,5 +1,5 @@
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
   type CatalogService,
   GetTourResponseSchema,
@@ -9,7 +9,7 @@ import {
   type TourSchema,
 } from "@tourmesh/gen/tourmesh/catalog/v2/catalog_pb.js";
 import { EncodedMessage, type ServiceHandlers, signedInCaller } from "@tourmesh/platform";
-import type { CatalogOperations, ReadAnswers } from "./handlers.js";
+import { type CatalogOperations, givenTourFields, type ReadAnswers, v1TourPaths } from "./handlers.js";
 import { etagOf, type Reservation, type Tour, type TourFieldPaths } from "./tours.js";
 
 function toProtoTour(tour: Tour): MessageInitShape<typeof TourSchema> {
@@ -28,34 +28,10 @@ function toProtoTour(tour: Tour): MessageInitShape<typeof TourSchema> {
   };
 }
 
-/** v2's names of a tour's editable fields: the capacity is in the tour's `seats`. */
-const v2TourPaths: TourFieldPaths = {
-  title: "title",
-  description: "description",
-  destination: "destination",
-  startTime: "start_time",
-  durationMinutes: "duration_minutes",
-  price: "price",
-  capacity: "seats.capacity",
-};
+/** v2's names of a tour's editable fields: v1's, but the capacity is in the tour's `seats`. */
+const v2TourPaths: TourFieldPaths = { ...v1TourPaths, capacity: "seats.capacity" };
 
-/** The fields of a request's tour as the domain reads them; a message field left out is undefined. */
-function fromProtoTour(tour: ProtoTour | undefined) {
-  return {
-    tourId: tour?.tourId ?? "",
-    etag: tour?.etag ?? "",
-    title: tour?.title,
-    description: tour?.description,
-    destination: tour?.destination,
-    startTime: tour?.startTime && timestampDate(tour.startTime),
-    durationMinutes: tour?.durationMinutes,
-    price: tour?.price && {
-      currencyCode: tour.price.currencyCode,
-      minorUnits: Number(tour.price.minorUnits),
-    },
-    capacity: tour?.seats?.capacity,
-  };
-}
+const fromProtoTour = (tour: ProtoTour | undefined) => givenTourFields(tour, tour?.seats?.capacity);
 
 /** v2's answers to GetTour and ListTours, as the cache keeps them. */
 const v2Answers: ReadAnswers = {

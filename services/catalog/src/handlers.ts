@@ -56,7 +56,7 @@ const v1Answers: ReadAnswers = {
 };
 
 /** v1's names of a tour's editable fields: its update_mask paths, and its violations' fields after `tour.`. */
-const v1TourPaths: TourFieldPaths = {
+export const v1TourPaths: TourFieldPaths = {
   title: "title",
   description: "description",
   destination: "destination",
@@ -66,8 +66,17 @@ const v1TourPaths: TourFieldPaths = {
   capacity: "capacity",
 };
 
-/** The fields of a request's tour as the domain reads them; a message field left out is undefined. */
-function fromProtoTour(tour: ProtoTour | undefined) {
+/** What v1's and v2's tours name alike, by the same name and type. */
+type CommonTourFields = Pick<
+  ProtoTour,
+  "tourId" | "etag" | "title" | "description" | "destination" | "startTime" | "durationMinutes" | "price"
+>;
+
+/**
+ * The fields of a request's tour as the domain reads them, from either version's Tour and the capacity where
+ * that version keeps it; a message field left out is undefined.
+ */
+export function givenTourFields(tour: CommonTourFields | undefined, capacity: number | undefined) {
   return {
     tourId: tour?.tourId ?? "",
     etag: tour?.etag ?? "",
@@ -80,9 +89,11 @@ function fromProtoTour(tour: ProtoTour | undefined) {
       currencyCode: tour.price.currencyCode,
       minorUnits: Number(tour.price.minorUnits),
     },
-    capacity: tour?.capacity,
+    capacity,
   };
 }
+
+const fromProtoTour = (tour: ProtoTour | undefined) => givenTourFields(tour, tour?.capacity);
 
 const reservationStatus: Record<Reservation["status"], ProtoReservationStatus> = {
   held: ReservationStatus.HELD,
