@@ -34,6 +34,7 @@ import {
 import { createClient } from "@tourmesh/platform";
 import { startRedisServer } from "@tourmesh/platform/testing";
 import type { ServiceProcess } from "@tourmesh/stack";
+import { cacheRequests } from "@tourmesh/stack/testing";
 import { parseRunner, postgresBackends, prepareRunner, startBenchStack } from "./bench-stack.js";
 import { H2GrpcClient } from "./h2-grpc-client.js";
 import { CpuMeter, describeMachine, loadAverage, shareOwnPriority } from "./proc.js";
@@ -117,17 +118,6 @@ async function measure(
   await Promise.all(Array.from({ length: concurrency }, worker));
   client.close();
   return { rate: completed / ((performance.now() - started) / 1000), errors };
-}
-
-/** cache_requests_total of a catalog process, by "cache/result". */
-async function cacheRequests(catalog: ServiceProcess): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${catalog.metricsPort}/metrics`)).text();
-  const counts: Record<string, number> = {};
-  for (const [, cache, result, value] of text.matchAll(
-    /^cache_requests_total\{cache="(\w+)",result="(\w+)"\} (\d+)/gm,
-  ))
-    counts[`${cache}/${result}`] = Number(value);
-  return counts;
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -16,18 +16,7 @@ import {
   waitFor,
 } from "@tourmesh/platform/testing";
 import type { ServiceProcess } from "@tourmesh/stack";
-import { startService } from "@tourmesh/stack/testing";
-
-/** The catalog's cache counters from its /metrics, by "cache/result", e.g. "tour/hit". */
-async function cacheRequests(catalog: ServiceProcess): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${catalog.metricsPort}/metrics`)).text();
-  const counts: Record<string, number> = {};
-  for (const [, cache, result, value] of text.matchAll(
-    /^cache_requests_total\{cache="(\w+)",result="(\w+)"\} (\d+)/gm,
-  ))
-    counts[`${cache}/${result}`] = Number(value);
-  return counts;
-}
+import { cacheRequests, startService } from "@tourmesh/stack/testing";
 
 const hits = (counts: Record<string, number>) => (counts["tour/hit"] ?? 0) + (counts["tours/hit"] ?? 0);
 
